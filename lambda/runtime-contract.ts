@@ -1,0 +1,34 @@
+/**
+ * The names the deployed runtime and its infrastructure share: environment variables, metric names. The CDK
+ * construct sets and alarms on exactly these; the runtime reads exactly these. No aws-cdk-lib import here.
+ */
+
+/** Environment variables the handler reads when options leave a value out. */
+export const ENVIRONMENT = {
+  claimsTableName: 'ONCEFLOW_CLAIMS_TABLE',
+  deadLetterQueueUrl: 'ONCEFLOW_DLQ_URL',
+  sourceQueueUrl: 'ONCEFLOW_SOURCE_QUEUE_URL',
+  mode: 'ONCEFLOW_MODE',
+  leaseMs: 'ONCEFLOW_LEASE_MS',
+  dedupWindowSeconds: 'ONCEFLOW_DEDUP_WINDOW_SECONDS',
+  /** The reference ledger's tables. */
+  ledgerAccountsTableName: 'LEDGER_ACCOUNTS_TABLE',
+  ledgerEntriesTableName: 'LEDGER_ENTRIES_TABLE',
+} as const;
+
+/** CloudWatch namespace of the runtime's EMF metrics; dimension `service` = the Powertools service name. */
+export const METRICS_NAMESPACE = 'Onceflow';
+export const DEFAULT_SERVICE_NAME = 'onceflow';
+
+/** Counters the runtime emits (Count unit), one per record outcome, and latencies (Milliseconds). */
+export const METRIC = {
+  processed: 'Processed',
+  duplicate: 'Duplicate',
+  inFlight: 'InFlight',
+  takeover: 'Takeover',
+  zombieRejected: 'ZombieRejected',
+  parked: 'Parked',
+  retried: 'Retried',
+  claimLatency: 'ClaimLatency',
+  commitLatency: 'CommitLatency',
+} as const;
