@@ -18,10 +18,12 @@ import { RUNTIME_DEFAULTS } from './defaults.js';
 import {
   ClaimStoreUnavailableError,
   InvalidStagedWritesError,
+  type OnceflowError,
   StagedWriteConditionFailedError,
   ZombieCommitError,
 } from './errors.js';
 import { validateMessageId } from './message-id.js';
+import { packIntoTransactions } from './transaction-packing.js';
 
 /** One write to apply atomically with the DONE record: an item of lib-dynamodb's TransactWriteCommand. */
 export type StagedWrite = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
@@ -66,6 +68,64 @@ export type ClaimResult =
 export type OptimisticCommitResult =
   | { readonly kind: 'Committed'; readonly messageId: string }
   | Exclude<ClaimResult, { kind: 'Claimed' }>;
+
+/** One message to commit: with its claim (lease mode) or without (optimistic mode). */
+export interface CommitEntry {
+  readonly messageId: string;
+  readonly claim?: Claim;
+  readonly stagedWrites: readonly StagedWrite[];
+}
+
+export type CommitOutcome =
+  | { readonly kind: 'Committed' }
+  /** Optimistic mode only: another consumer got there first. */
+  | Exclude<ClaimResult, { kind: 'Claimed' }>
+  | { readonly kind: 'Failed'; readonly error: OnceflowError };
+
+/** How many times innocent members of cancelled groups are sent again before giving up (retryable). */
+export const MAX_COMMIT_ROUNDS = 4;
+
+type FinalVerdict =
+  | { readonly kind: 'Committed' }
+  | { readonly kind: 'ClaimRecordRefused'; readonly item: Record<string, unknown> | undefined }
+  | {
+      readonly kind: 'StagedWriteRefused';
+      readonly index: number;
+      readonly reason: string;
+      readonly item: Record<string, unknown> | undefined;
+    }
+  | { readonly kind: 'Invalid'; readonly error: unknown }
+  | { readonly kind: 'Unavailable'; readonly error: unknown; readonly reason?: string };
+
+type GroupVerdict = FinalVerdict | { readonly kind: 'Again' } | { readonly kind: 'Isolate' };
+
+/** One member's share of a cancelled transaction's reasons; its first item is its claim record. */
+function verdictFromReasons(reasons: readonly CancellationReason[], error: unknown): GroupVerdict {
+  const [claimReason, ...stagedReasons] = reasons;
+  if (claimReason?.code === CancellationCode.CONDITIONAL_CHECK_FAILED) {
+    return { kind: 'ClaimRecordRefused', item: claimReason.item };
+  }
+  const stagedIndex = stagedReasons.findIndex(
+    (reason) => reason.code === CancellationCode.CONDITIONAL_CHECK_FAILED,
+  );
+  const staged = stagedReasons[stagedIndex];
+  if (staged !== undefined) {
+    return {
+      kind: 'StagedWriteRefused',
+      index: stagedIndex,
+      reason: staged.message ?? staged.code,
+      item: staged.item,
+    };
+  }
+  if (reasons.some((reason) => reason.code === CancellationCode.VALIDATION_ERROR))
+    return { kind: 'Invalid', error };
+  const codes = [
+    ...new Set(reasons.map((reason) => reason.code).filter((code) => code !== CancellationCode.NONE)),
+  ];
+  // Innocent (all None) or caught in a conflict: send again with the next round.
+  if (codes.length === 0 || codes.every((code) => code === 'TransactionConflict')) return { kind: 'Again' };
+  return { kind: 'Unavailable', error, reason: codes.join('+') };
+}
 
 export type ParkResult =
   | { readonly kind: 'Parked' }
@@ -201,40 +261,8 @@ export class ClaimStore {
    * cases nothing is applied.
    */
   async commit(claim: Claim, stagedWrites: readonly StagedWrite[] = []): Promise<void> {
-    this.assertStagedWritesFit(claim.messageId, stagedWrites);
-    const nowMs = this.clock();
-    const doneUpdate: StagedWrite = {
-      Update: {
-        TableName: this.tableName,
-        Key: { [CLAIMS_TABLE_PARTITION_KEY]: claim.messageId },
-        ...expressions(
-          'SET #status = :done, #doneAtMs = :nowMs, #expiresAt = :expiresAt REMOVE #leaseExpiresAtMs',
-          HOLDS_LEASE,
-        ),
-        ExpressionAttributeValues: {
-          ':done': ClaimStatus.DONE,
-          ':processing': ClaimStatus.PROCESSING,
-          ':nowMs': nowMs,
-          ':expiresAt': this.expiresAtEpochSeconds(nowMs),
-          ':leaseToken': claim.leaseToken,
-        },
-        ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-      },
-    };
-    try {
-      await this.dynamoDb.send(new TransactWriteCommand({ TransactItems: [doneUpdate, ...stagedWrites] }));
-    } catch (error) {
-      const reasons = readCancellationReasons(error);
-      if (reasons?.[0]?.code === CancellationCode.CONDITIONAL_CHECK_FAILED) {
-        const item = reasons[0].item;
-        throw new ZombieCommitError(
-          claim.messageId,
-          claim.leaseToken,
-          item === undefined ? undefined : toClaimRecord(item),
-        );
-      }
-      throw this.commitFailure(claim.messageId, error, reasons);
-    }
+    const [outcome] = await this.commitAll([{ messageId: claim.messageId, claim, stagedWrites }]);
+    if (outcome?.kind === 'Failed') throw outcome.error;
   }
 
   /**
@@ -247,38 +275,55 @@ export class ClaimStore {
     stagedWrites: readonly StagedWrite[] = [],
   ): Promise<OptimisticCommitResult> {
     validateMessageId(messageId);
-    this.assertStagedWritesFit(messageId, stagedWrites);
+    const [outcome] = await this.commitAll([{ messageId, stagedWrites }]);
+    if (outcome === undefined) throw new ClaimStoreUnavailableError('commit', messageId, 'NoOutcome');
+    if (outcome.kind === 'Failed') throw outcome.error;
+    return outcome.kind === 'Committed' ? { kind: 'Committed', messageId } : outcome;
+  }
+
+  /**
+   * Commits many messages with as few TransactWriteItems as fit (100 items each, no item twice). Each member is
+   * all-or-nothing with its DONE record. A cancelled group is split by CancellationReasons: guilty members get
+   * their outcome, innocent ones are sent again. Returns one outcome per entry, in order.
+   */
+  async commitAll(entries: readonly CommitEntry[]): Promise<CommitOutcome[]> {
     const nowMs = this.clock();
-    const claimAndDone: StagedWrite = {
-      Update: {
-        TableName: this.tableName,
-        Key: { [CLAIMS_TABLE_PARTITION_KEY]: messageId },
-        ...expressions(
-          'SET #status = :done, #doneAtMs = :nowMs, #expiresAt = :expiresAt, #owner = :owner, ' +
-            '#firstSeenAtMs = if_not_exists(#firstSeenAtMs, :nowMs) ADD #fencingToken :one, #attempts :one ' +
-            'REMOVE #leaseToken, #leaseExpiresAtMs',
-          CLAIMABLE,
-        ),
-        ExpressionAttributeValues: {
-          ...this.claimConditionValues(nowMs),
-          ':done': ClaimStatus.DONE,
-          ':expiresAt': this.expiresAtEpochSeconds(nowMs),
-          ':owner': this.owner,
-          ':one': 1,
-        },
-        ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-      },
-    };
-    try {
-      await this.dynamoDb.send(new TransactWriteCommand({ TransactItems: [claimAndDone, ...stagedWrites] }));
-      return { kind: 'Committed', messageId };
-    } catch (error) {
-      const reasons = readCancellationReasons(error);
-      if (reasons?.[0]?.code === CancellationCode.CONDITIONAL_CHECK_FAILED) {
-        return this.refusal(messageId, reasons[0].item, nowMs);
-      }
-      throw this.commitFailure(messageId, error, reasons);
+    const outcomes: (CommitOutcome | undefined)[] = entries.map((entry) => this.tooManyWrites(entry));
+    const members = entries.map((entry) => ({
+      entry,
+      items: [this.doneWrite(entry, nowMs), ...entry.stagedWrites],
+      alone: false,
+    }));
+    let pending = members.map((_, index) => index).filter((index) => outcomes[index] === undefined);
+    for (let round = 0; pending.length > 0 && round < MAX_COMMIT_ROUNDS; round++) {
+      const sendAgain: number[] = [];
+      const groups = packIntoTransactions(pending.map((index) => members[index] ?? { items: [] }));
+      await Promise.all(
+        groups.map(async (group) => {
+          const indices = group.map((position) => pending[position] ?? -1);
+          const verdicts = await this.sendGroup(indices.map((index) => members[index]?.items ?? []));
+          indices.forEach((index, position) => {
+            const member = members[index];
+            const verdict = verdicts[position];
+            if (member === undefined || verdict === undefined) return;
+            if (verdict.kind === 'Again' || verdict.kind === 'Isolate') {
+              if (verdict.kind === 'Isolate') member.alone = true;
+              sendAgain.push(index);
+              return;
+            }
+            outcomes[index] = this.outcomeOf(member.entry, verdict, nowMs);
+          });
+        }),
+      );
+      pending = sendAgain.sort((a, b) => a - b);
     }
+    return entries.map(
+      (entry, index) =>
+        outcomes[index] ?? {
+          kind: 'Failed',
+          error: new ClaimStoreUnavailableError('commit', entry.messageId, 'TransactionConflict'),
+        },
+    );
   }
 
   /** Ends the lease now, on a retryable error, so the retry need not wait. False when the lease was already lost. */
@@ -360,6 +405,120 @@ export class ClaimStore {
     }
   }
 
+  /** The DONE write: conditioned on our lease, or in optimistic mode on the claim condition itself. */
+  private doneWrite(entry: CommitEntry, nowMs: number): StagedWrite {
+    const key = { [CLAIMS_TABLE_PARTITION_KEY]: entry.messageId };
+    if (entry.claim !== undefined) {
+      return {
+        Update: {
+          TableName: this.tableName,
+          Key: key,
+          ...expressions(
+            'SET #status = :done, #doneAtMs = :nowMs, #expiresAt = :expiresAt REMOVE #leaseExpiresAtMs',
+            HOLDS_LEASE,
+          ),
+          ExpressionAttributeValues: {
+            ':done': ClaimStatus.DONE,
+            ':processing': ClaimStatus.PROCESSING,
+            ':nowMs': nowMs,
+            ':expiresAt': this.expiresAtEpochSeconds(nowMs),
+            ':leaseToken': entry.claim.leaseToken,
+          },
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        },
+      };
+    }
+    return {
+      Update: {
+        TableName: this.tableName,
+        Key: key,
+        ...expressions(
+          'SET #status = :done, #doneAtMs = :nowMs, #expiresAt = :expiresAt, #owner = :owner, ' +
+            '#firstSeenAtMs = if_not_exists(#firstSeenAtMs, :nowMs) ADD #fencingToken :one, #attempts :one ' +
+            'REMOVE #leaseToken, #leaseExpiresAtMs',
+          CLAIMABLE,
+        ),
+        ExpressionAttributeValues: {
+          ...this.claimConditionValues(nowMs),
+          ':done': ClaimStatus.DONE,
+          ':expiresAt': this.expiresAtEpochSeconds(nowMs),
+          ':owner': this.owner,
+          ':one': 1,
+        },
+        ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+      },
+    };
+  }
+
+  /** Sends one group; says for each member whether it is done, guilty of what, or to be sent again. */
+  private async sendGroup(memberItems: readonly (readonly StagedWrite[])[]): Promise<GroupVerdict[]> {
+    try {
+      await this.dynamoDb.send(new TransactWriteCommand({ TransactItems: memberItems.flat() }));
+      return memberItems.map(() => ({ kind: 'Committed' }));
+    } catch (error) {
+      const reasons = readCancellationReasons(error);
+      if (reasons === undefined) {
+        const invalid = errorName(error) === 'ValidationException';
+        // Two members may touch one item (a Put names no key we can see): send each alone.
+        if (invalid && memberItems.length > 1) return memberItems.map(() => ({ kind: 'Isolate' }));
+        return memberItems.map(() => (invalid ? { kind: 'Invalid', error } : { kind: 'Unavailable', error }));
+      }
+      let offset = 0;
+      return memberItems.map((items) => {
+        const own = reasons.slice(offset, offset + items.length);
+        offset += items.length;
+        return verdictFromReasons(own, error);
+      });
+    }
+  }
+
+  private outcomeOf(entry: CommitEntry, verdict: FinalVerdict, nowMs: number): CommitOutcome {
+    const { messageId } = entry;
+    switch (verdict.kind) {
+      case 'Committed':
+        return { kind: 'Committed' };
+      case 'ClaimRecordRefused': {
+        if (entry.claim === undefined) {
+          if (verdict.item !== undefined) return this.refusal(messageId, verdict.item, nowMs);
+          const error = new ClaimStoreUnavailableError('commit', messageId, 'ConditionFailedWithoutItem');
+          return { kind: 'Failed', error };
+        }
+        const record = verdict.item === undefined ? undefined : toClaimRecord(verdict.item);
+        return { kind: 'Failed', error: new ZombieCommitError(messageId, entry.claim.leaseToken, record) };
+      }
+      case 'StagedWriteRefused':
+        return {
+          kind: 'Failed',
+          error: new StagedWriteConditionFailedError(messageId, verdict.index, verdict.reason, verdict.item),
+        };
+      case 'Invalid':
+        return {
+          kind: 'Failed',
+          error: new InvalidStagedWritesError(messageId, errorMessage(verdict.error), {
+            cause: verdict.error,
+          }),
+        };
+      case 'Unavailable': {
+        const reason = verdict.reason ?? errorName(verdict.error);
+        return {
+          kind: 'Failed',
+          error: new ClaimStoreUnavailableError('commit', messageId, reason, { cause: verdict.error }),
+        };
+      }
+    }
+  }
+
+  private tooManyWrites(entry: CommitEntry): CommitOutcome | undefined {
+    if (entry.stagedWrites.length <= MAX_STAGED_WRITES) return undefined;
+    return {
+      kind: 'Failed',
+      error: new InvalidStagedWritesError(
+        entry.messageId,
+        `${entry.stagedWrites.length} staged writes; one transaction holds at most ${MAX_STAGED_WRITES} besides the claim record.`,
+      ),
+    };
+  }
+
   private claimConditionValues(nowMs: number) {
     return {
       ':nowSeconds': Math.floor(nowMs / 1000),
@@ -390,46 +549,6 @@ export class ClaimStore {
       record,
       leaseRemainingMs: Math.max(0, (record.leaseExpiresAtMs ?? nowMs) - nowMs),
     };
-  }
-
-  private assertStagedWritesFit(messageId: string, stagedWrites: readonly StagedWrite[]): void {
-    if (stagedWrites.length > MAX_STAGED_WRITES) {
-      throw new InvalidStagedWritesError(
-        messageId,
-        `${stagedWrites.length} staged writes; one transaction holds at most ${MAX_STAGED_WRITES} besides the claim record.`,
-      );
-    }
-  }
-
-  /** Maps a failed commit (other than a lost claim condition) to a typed error. Index 0 is the claim record. */
-  private commitFailure(messageId: string, error: unknown, reasons: CancellationReason[] | undefined): Error {
-    if (reasons === undefined) {
-      if (errorName(error) === 'ValidationException') {
-        return new InvalidStagedWritesError(messageId, errorMessage(error), { cause: error });
-      }
-      return new ClaimStoreUnavailableError('commit', messageId, errorName(error), { cause: error });
-    }
-    const stagedIndex = reasons.findIndex(
-      (reason, index) => index > 0 && reason.code === CancellationCode.CONDITIONAL_CHECK_FAILED,
-    );
-    const staged = reasons[stagedIndex];
-    if (staged !== undefined) {
-      return new StagedWriteConditionFailedError(
-        messageId,
-        stagedIndex - 1,
-        staged.message ?? staged.code,
-        staged.item,
-      );
-    }
-    const invalid = reasons.find((reason) => reason.code === CancellationCode.VALIDATION_ERROR);
-    if (invalid !== undefined) {
-      return new InvalidStagedWritesError(messageId, invalid.message ?? invalid.code, { cause: error });
-    }
-    const codes = [
-      ...new Set(reasons.map((reason) => reason.code).filter((code) => code !== CancellationCode.NONE)),
-    ];
-    const reason = codes.length > 0 ? codes.join('+') : errorName(error);
-    return new ClaimStoreUnavailableError('commit', messageId, reason, { cause: error });
   }
 }
 

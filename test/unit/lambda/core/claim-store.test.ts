@@ -7,7 +7,12 @@ import {
 import { DynamoDBDocumentClient, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { type Claim, ClaimStore, MAX_STAGED_WRITES } from '../../../../lambda/core/claim-store.js';
+import {
+  type Claim,
+  ClaimStore,
+  MAX_COMMIT_ROUNDS,
+  MAX_STAGED_WRITES,
+} from '../../../../lambda/core/claim-store.js';
 import {
   ClaimStoreUnavailableError,
   InvalidStagedWritesError,
@@ -63,11 +68,6 @@ describe('ClaimStore error paths', () => {
   it.each([
     ['throttling', throttled(), 'ProvisionedThroughputExceededException'],
     ['an unknown error', new Error('boom'), 'Error'],
-    [
-      'a cancelled transaction with a conflict',
-      cancelled('None', 'TransactionConflict'),
-      'TransactionConflict',
-    ],
     ['a cancelled transaction with throttling', cancelled('ThrottlingError', 'None'), 'ThrottlingError'],
   ])('turns %s during commit into a retryable error, with nothing marked DONE', async (_, error, reason) => {
     mock.on(TransactWriteCommand).rejects(error);
@@ -79,6 +79,27 @@ describe('ClaimStore error paths', () => {
     // The transaction was the only write; it failed, so neither DONE nor the effect exists.
     expect(mock.commandCalls(TransactWriteCommand)).toHaveLength(1);
     expect(mock.commandCalls(UpdateCommand)).toHaveLength(0);
+  });
+
+  it('sends a transaction caught in a conflict again, and commits when the conflict has passed', async () => {
+    mock.on(TransactWriteCommand).rejectsOnce(cancelled('None', 'TransactionConflict')).resolves({});
+
+    await store.commit(claim, [{ Put: { TableName: 'effects', Item: { id: 'e' } } }]);
+
+    expect(mock.commandCalls(TransactWriteCommand)).toHaveLength(2);
+  });
+
+  it('gives up on a conflict that does not pass with a retryable error', async () => {
+    mock.on(TransactWriteCommand).rejects(cancelled('None', 'TransactionConflict'));
+
+    const attempt = store.commit(claim, [{ Put: { TableName: 'effects', Item: { id: 'e' } } }]);
+
+    await expect(attempt).rejects.toMatchObject({
+      operation: 'commit',
+      reason: 'TransactionConflict',
+      retryable: true,
+    });
+    expect(mock.commandCalls(TransactWriteCommand)).toHaveLength(MAX_COMMIT_ROUNDS);
   });
 
   it('reports a staged write DynamoDB refuses as invalid as a permanent error', async () => {
