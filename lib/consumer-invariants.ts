@@ -1,0 +1,226 @@
+import { Duration } from 'aws-cdk-lib';
+import { CLAIMS_TABLE_PARTITION_KEY } from '../lambda/core/claim-record.js';
+import {
+  CLOCK_SKEW_MARGIN,
+  MIN_MAX_RECEIVE_COUNT,
+  VISIBILITY_TIMEOUT_FUNCTION_TIMEOUT_FACTOR,
+} from './exactly-once-consumer-defaults.js';
+
+/** The settings the DESIGN.md section 4 invariants relate, after defaults are merged and existing queues read. */
+export interface ConsumerTimingSettings {
+  readonly functionTimeout: Duration;
+  readonly leaseDuration: Duration;
+  readonly visibilityTimeout: Duration;
+  readonly retentionPeriod: Duration;
+  readonly deliveryDelay: Duration;
+  readonly producerRetryHorizon: Duration;
+  readonly dedupWindow: Duration;
+  readonly fifo: boolean;
+  readonly batchSize: number;
+  readonly maxBatchingWindow: Duration | undefined;
+  readonly maxConcurrency: number;
+  /** Whether the queue is one the user passed in: the fixes then point at that queue, not at construct props. */
+  readonly existingQueue: boolean;
+  /** Undefined when an existing queue has no dead-letter queue. */
+  readonly deadLetterQueue:
+    | {
+        readonly maxReceiveCount: number;
+        /** Undefined when the DLQ is imported and its retention cannot be read at synth time. */
+        readonly retentionPeriod: Duration | undefined;
+        readonly fifo: boolean;
+      }
+    | undefined;
+}
+
+/** Which construct props were given, for the "either this or that" rules. */
+export interface ConsumerPropsPresence {
+  readonly existingQueue: boolean;
+  readonly existingTable: boolean;
+  /** Props that only configure a queue the construct creates. */
+  readonly createdQueueProps: readonly string[];
+  /** Props that only configure a table the construct creates. */
+  readonly createdTableProps: readonly string[];
+  /** The partition key of the existing table, when it is a `Table` whose schema is known at synth time. */
+  readonly existingTablePartitionKey: string | undefined;
+}
+
+/** The longest visibility timeout SQS accepts. */
+const MAX_VISIBILITY_TIMEOUT = Duration.hours(12);
+const MAX_MAX_CONCURRENCY = 1000;
+const MIN_MAX_CONCURRENCY = 2;
+const MAX_BATCH_SIZE_WITHOUT_WINDOW = 10;
+const MAX_BATCH_SIZE = 10_000;
+
+/** Returns one message per invalid combination of props; empty when the combination is valid. */
+export function findPropsViolations(presence: ConsumerPropsPresence): string[] {
+  const violations: string[] = [];
+  if (presence.existingQueue && presence.existingTable) {
+    violations.push(
+      'existingQueue and existingTable are both given; the construct exists to create and check at least one of ' +
+        'them. Fix: pass only one of them and let the construct create the other.',
+    );
+  }
+  if (presence.existingQueue) {
+    for (const name of presence.createdQueueProps) {
+      violations.push(
+        `${name} configures the queue the construct would create, but existingQueue is given. ` +
+          `Fix: remove ${name} and set it on existingQueue instead.`,
+      );
+    }
+  }
+  if (presence.existingTable) {
+    for (const name of presence.createdTableProps) {
+      violations.push(
+        `${name} configures the claims table the construct would create, but existingTable is given. ` +
+          `Fix: remove ${name} and set it on existingTable instead.`,
+      );
+    }
+  }
+  const partitionKey = presence.existingTablePartitionKey;
+  if (partitionKey !== undefined && partitionKey !== CLAIMS_TABLE_PARTITION_KEY) {
+    violations.push(
+      `existingTable has partition key "${partitionKey}", but the runtime keys claims on ` +
+        `"${CLAIMS_TABLE_PARTITION_KEY}". Fix: pass a table whose partition key is ${CLAIMS_TABLE_PARTITION_KEY} ` +
+        '(string), with TTL on expiresAtEpochSeconds.',
+    );
+  }
+  return violations;
+}
+
+/** Returns one message per broken invariant of DESIGN.md section 4 (and per value Lambda or SQS would refuse). */
+export function findTimingViolations(settings: ConsumerTimingSettings): string[] {
+  return [
+    ...leaseViolations(settings),
+    ...visibilityViolations(settings),
+    ...dedupWindowViolations(settings),
+    ...deadLetterQueueViolations(settings),
+    ...eventSourceViolations(settings),
+  ];
+}
+
+function leaseViolations(s: ConsumerTimingSettings): string[] {
+  const minimum = s.functionTimeout.plus(CLOCK_SKEW_MARGIN);
+  if (seconds(s.leaseDuration) >= seconds(minimum)) return [];
+  return [
+    `leaseDuration (${human(s.leaseDuration)}) is shorter than functionTimeout (${human(s.functionTimeout)}) + ` +
+      `clock-skew margin (${human(CLOCK_SKEW_MARGIN)}) = ${human(minimum)}; the lease could end while Lambda is ` +
+      'still running the handler, and another consumer would take the message over. ' +
+      `Fix: set leaseDuration to at least ${human(minimum)}, or lower functionTimeout.`,
+  ];
+}
+
+function visibilityViolations(s: ConsumerTimingSettings): string[] {
+  const where = s.existingQueue ? 'visibilityTimeout on existingQueue' : 'leaseDuration or functionTimeout';
+  const violations: string[] = [];
+  const fromTimeout = Duration.seconds(
+    VISIBILITY_TIMEOUT_FUNCTION_TIMEOUT_FACTOR * s.functionTimeout.toSeconds(),
+  );
+  if (seconds(s.visibilityTimeout) < seconds(fromTimeout)) {
+    violations.push(
+      `the source queue's visibility timeout (${human(s.visibilityTimeout)}) is shorter than ` +
+        `${VISIBILITY_TIMEOUT_FUNCTION_TIMEOUT_FACTOR} x functionTimeout (${human(fromTimeout)}); a batch Lambda ` +
+        'retries after throttling could become visible again while it is still being processed. ' +
+        `Fix: set visibilityTimeout on existingQueue to at least ${human(fromTimeout)}, or lower functionTimeout.`,
+    );
+  }
+  if (seconds(s.visibilityTimeout) < seconds(s.leaseDuration)) {
+    violations.push(
+      `the source queue's visibility timeout (${human(s.visibilityTimeout)}) is shorter than leaseDuration ` +
+        `(${human(s.leaseDuration)}); a message could be delivered again while its lease is still live. ` +
+        `Fix: set visibilityTimeout on existingQueue to at least ${human(s.leaseDuration)}, or lower leaseDuration.`,
+    );
+  }
+  if (seconds(s.visibilityTimeout) > seconds(MAX_VISIBILITY_TIMEOUT)) {
+    violations.push(
+      `the source queue's visibility timeout would be ${human(s.visibilityTimeout)}, above the ` +
+        `${human(MAX_VISIBILITY_TIMEOUT)} SQS allows. Fix: lower ${where}.`,
+    );
+  }
+  return violations;
+}
+
+function dedupWindowViolations(s: ConsumerTimingSettings): string[] {
+  const minimum = s.retentionPeriod.plus(s.deliveryDelay).plus(s.leaseDuration).plus(s.producerRetryHorizon);
+  if (seconds(s.dedupWindow) >= seconds(minimum)) return [];
+  const retention = s.existingQueue ? "existingQueue's retention period" : 'retentionPeriod';
+  return [
+    `dedupWindow (${human(s.dedupWindow)}) is shorter than ${retention} (${human(s.retentionPeriod)}) + ` +
+      `delivery delay (${human(s.deliveryDelay)}) + leaseDuration (${human(s.leaseDuration)}) + ` +
+      `producerRetryHorizon (${human(s.producerRetryHorizon)}) = ${human(minimum)}; a copy of a message could ` +
+      'arrive after its claim record expired and be applied twice. ' +
+      `Fix: set dedupWindow to at least ${human(minimum)}, or shorten ${retention} or producerRetryHorizon.`,
+  ];
+}
+
+function deadLetterQueueViolations(s: ConsumerTimingSettings): string[] {
+  const dlq = s.deadLetterQueue;
+  if (dlq === undefined) {
+    return [
+      'existingQueue has no dead-letter queue, so a message that keeps failing is retried until its retention ' +
+        'ends and is then dropped. Fix: create the queue with deadLetterQueue: { queue, maxReceiveCount: 10 }.',
+    ];
+  }
+  const violations: string[] = [];
+  if (dlq.maxReceiveCount < MIN_MAX_RECEIVE_COUNT) {
+    const where = s.existingQueue ? "maxReceiveCount in existingQueue's deadLetterQueue" : 'maxReceiveCount';
+    violations.push(
+      `maxReceiveCount (${dlq.maxReceiveCount}) is below ${MIN_MAX_RECEIVE_COUNT}; each time a message is handed ` +
+        'back because another consumer holds its lease counts as a receive, so it could be parked in the DLQ ' +
+        `without ever failing. Fix: set ${where} to ${MIN_MAX_RECEIVE_COUNT} or more.`,
+    );
+  }
+  if (dlq.retentionPeriod !== undefined && seconds(dlq.retentionPeriod) <= seconds(s.retentionPeriod)) {
+    const where = s.existingQueue ? "existingQueue's retention period" : 'retentionPeriod';
+    violations.push(
+      `the dead-letter queue's retention period (${human(dlq.retentionPeriod)}) is not longer than the source ` +
+        `queue's (${human(s.retentionPeriod)}); SQS keeps a message's original enqueue time when it moves it to the ` +
+        'DLQ, so a parked message could expire before anyone sees it. ' +
+        `Fix: lower ${where} below ${human(dlq.retentionPeriod)}, or lengthen the dead-letter queue's retention.`,
+    );
+  }
+  if (dlq.fifo !== s.fifo) {
+    violations.push(
+      `the source queue is ${queueKind(s.fifo)} but its dead-letter queue is ${queueKind(dlq.fifo)}; SQS requires ` +
+        `both to be of the same type. Fix: give existingQueue a ${queueKind(s.fifo)} dead-letter queue.`,
+    );
+  }
+  return violations;
+}
+
+function eventSourceViolations(s: ConsumerTimingSettings): string[] {
+  const violations: string[] = [];
+  if (s.fifo && s.batchSize > MAX_BATCH_SIZE_WITHOUT_WINDOW) {
+    violations.push(
+      `batchSize (${s.batchSize}) is above ${MAX_BATCH_SIZE_WITHOUT_WINDOW}, the most Lambda reads from a FIFO ` +
+        `queue at once. Fix: set batchSize to ${MAX_BATCH_SIZE_WITHOUT_WINDOW} or less.`,
+    );
+  } else if (s.batchSize < 1 || s.batchSize > MAX_BATCH_SIZE) {
+    violations.push(
+      `batchSize (${s.batchSize}) is outside 1..${MAX_BATCH_SIZE}, the range Lambda accepts. ` +
+        `Fix: set batchSize between 1 and ${MAX_BATCH_SIZE}.`,
+    );
+  } else if (s.batchSize > MAX_BATCH_SIZE_WITHOUT_WINDOW && s.maxBatchingWindow === undefined) {
+    violations.push(
+      `batchSize (${s.batchSize}) is above ${MAX_BATCH_SIZE_WITHOUT_WINDOW} without maxBatchingWindow; Lambda ` +
+        `only accepts such batches with a batching window. Fix: set maxBatchingWindow (for example ` +
+        `Duration.seconds(1)), or batchSize to ${MAX_BATCH_SIZE_WITHOUT_WINDOW} or less.`,
+    );
+  }
+  if (s.fifo && s.maxBatchingWindow !== undefined) {
+    violations.push(
+      'maxBatchingWindow is set for a FIFO queue, and Lambda supports no batching window on FIFO queues. ' +
+        'Fix: remove maxBatchingWindow.',
+    );
+  }
+  if (s.maxConcurrency < MIN_MAX_CONCURRENCY || s.maxConcurrency > MAX_MAX_CONCURRENCY) {
+    violations.push(
+      `maxConcurrency (${s.maxConcurrency}) is outside ${MIN_MAX_CONCURRENCY}..${MAX_MAX_CONCURRENCY}, the range ` +
+        `Lambda accepts. Fix: set maxConcurrency between ${MIN_MAX_CONCURRENCY} and ${MAX_MAX_CONCURRENCY}.`,
+    );
+  }
+  return violations;
+}
+
+const seconds = (duration: Duration): number => duration.toSeconds({ integral: false });
+const human = (duration: Duration): string => duration.toHumanString();
+const queueKind = (fifo: boolean): string => (fifo ? 'FIFO' : 'standard');

@@ -1,0 +1,413 @@
+import { dirname, isAbsolute, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Duration, RemovalPolicy, Stack, Stage } from 'aws-cdk-lib';
+import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
+import { Table } from 'aws-cdk-lib/aws-dynamodb';
+import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { Architecture, EventSourceMapping, Runtime } from 'aws-cdk-lib/aws-lambda';
+import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { Asset } from 'aws-cdk-lib/aws-s3-assets';
+import type { ITopic } from 'aws-cdk-lib/aws-sns';
+import { CfnQueue, type IQueue, Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { ENVIRONMENT, METRICS_NAMESPACE } from '../lambda/runtime-contract.js';
+import { ClaimsTable } from './claims-table.js';
+import { ConsumerAlarms, type ConsumerAlarmThresholds, resolveAlarmThresholds } from './consumer-alarms.js';
+import { ConsumerDashboard } from './consumer-dashboard.js';
+import {
+  type ConsumerTimingSettings,
+  findPropsViolations,
+  findTimingViolations,
+} from './consumer-invariants.js';
+import { ConsumerMetrics } from './consumer-metrics.js';
+import { ConsumerConfigurationError } from './errors.js';
+import {
+  CONSUMER_DEFAULTS,
+  DEAD_LETTER_QUEUE_RETENTION_PERIOD,
+  defaultLeaseDuration,
+  defaultVisibilityTimeout,
+  SQS_ATTRIBUTE_DEFAULTS,
+} from './exactly-once-consumer-defaults.js';
+
+/** `lease` claims before running the handler (safe for external side effects); `optimistic` claims at commit. */
+export type ConsumerMode = 'lease' | 'optimistic';
+
+/** The Onceflow repository root: the default project root for bundling, one level above this file. */
+const REPOSITORY_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+
+/** The file the bundler writes inside the asset directory for `OutputFormat.ESM`. */
+export const BUNDLED_HANDLER_FILE_NAME = 'index.mjs';
+
+export interface ExactlyOnceConsumerProps {
+  /**
+   * The handler entry file (TypeScript or JavaScript). It must export `handler`, the Onceflow SQS batch handler.
+   * A relative path is read from the current working directory.
+   */
+  readonly entry: string;
+  /** Claim before running the handler (`lease`) or only at commit (`optimistic`). @default 'lease' */
+  readonly mode?: ConsumerMode;
+  /** Records per invocation. Above 10 needs `maxBatchingWindow`; FIFO queues allow at most 10. @default 10 */
+  readonly batchSize?: number;
+  /** How long Lambda gathers records before invoking. Not allowed on FIFO queues. @default - no batching window */
+  readonly maxBatchingWindow?: Duration;
+  /** Most concurrent invocations the event source mapping starts (2..1000). @default 10 */
+  readonly maxConcurrency?: number;
+  /** The function timeout. The lease and the queue visibility timeout are derived from it. @default Duration.seconds(30) */
+  readonly functionTimeout?: Duration;
+  /** Function memory, in MB. @default 512 */
+  readonly memorySize?: number;
+  /**
+   * How long a claim is owned before another consumer may take it over. Must be at least functionTimeout + 30 s
+   * of clock-skew margin.
+   * @default - functionTimeout + 30 seconds (60 seconds with the default timeout)
+   */
+  readonly leaseDuration?: Duration;
+  /**
+   * How long a DONE claim is remembered (the TTL of the claim record). Must cover retention + delivery delay +
+   * lease + producer retry horizon.
+   * @default Duration.days(7)
+   */
+  readonly dedupWindow?: Duration;
+  /** How long after its first send a producer may still resend the same messageId. @default Duration.days(1) */
+  readonly producerRetryHorizon?: Duration;
+  /** Create FIFO source and dead-letter queues. Not with `existingQueue`. @default false */
+  readonly fifo?: boolean;
+  /** Retention of the created source queue; must stay below the DLQ's 14 days. Not with `existingQueue`. @default Duration.days(4) */
+  readonly retentionPeriod?: Duration;
+  /** Delivery delay of the created source queue. Not with `existingQueue`. @default Duration.seconds(0) */
+  readonly deliveryDelay?: Duration;
+  /** Receives before SQS moves a message to the DLQ; at least 5. Not with `existingQueue`. @default 10 */
+  readonly maxReceiveCount?: number;
+  /**
+   * A source queue to consume instead of creating one. It must be a `Queue` of this CDK app with a dead-letter
+   * queue, so its visibility timeout, retention and redrive settings can be checked at synth time.
+   * Not together with `existingTable`.
+   * @default - a new queue and dead-letter queue
+   */
+  readonly existingQueue?: Queue;
+  /**
+   * A claims table to use instead of creating one: partition key `messageId` (string), TTL on
+   * `expiresAtEpochSeconds`. Not together with `existingQueue`.
+   * @default - a new ClaimsTable
+   */
+  readonly existingTable?: ITable;
+  /** What happens to the created claims table when the stack is deleted. Not with `existingTable`. @default RemovalPolicy.RETAIN */
+  readonly claimsTableRemovalPolicy?: RemovalPolicy;
+  /** Alarm thresholds. @default - see ConsumerAlarmThresholds */
+  readonly alarmThresholds?: ConsumerAlarmThresholds;
+  /** Topic notified when any alarm fires. @default - no alarm action */
+  readonly alarmTopic?: ITopic;
+  /** The Powertools service name, the `service` dimension of the runtime's metrics. @default 'onceflow' */
+  readonly serviceName?: string;
+  /** More environment variables for the handler, such as the application's table names. @default - none */
+  readonly environment?: Readonly<Record<string, string>>;
+  /** The directory the bundler resolves modules from; `entry` must be inside it. @default - the Onceflow repository root */
+  readonly projectRoot?: string;
+  /** The lock file that pins the bundled dependencies. @default - package-lock.json in `projectRoot` */
+  readonly depsLockFilePath?: string;
+}
+
+/** The settings in force after defaults, user props and an existing queue are merged. */
+export interface ExactlyOnceConsumerSettings extends ConsumerTimingSettings {
+  readonly mode: ConsumerMode;
+  readonly memorySize: number;
+  readonly serviceName: string;
+}
+
+/**
+ * Exactly-once consumption of an SQS queue: the source queue and its DLQ, the claims table, the handler function
+ * (bundled locally with esbuild), the event source mapping with partial batch responses, least-privilege grants,
+ * alarms and a dashboard. Invalid settings are reported all at once at synth time, each with its fix.
+ *
+ * @example
+ * const consumer = new ExactlyOnceConsumer(this, 'Payments', {
+ *   entry: 'lambda/handlers/ledger.ts',
+ *   functionTimeout: Duration.seconds(20),
+ *   alarmTopic: topic,
+ * });
+ * accounts.grant(consumer.function, 'dynamodb:UpdateItem');
+ * consumer.function.addEnvironment('LEDGER_ACCOUNTS_TABLE', accounts.tableName);
+ */
+export class ExactlyOnceConsumer extends Construct {
+  readonly settings: ExactlyOnceConsumerSettings;
+  /** The source queue. */
+  readonly queue: IQueue;
+  /** Where SQS moves messages after maxReceiveCount receives, and where the runtime parks permanent failures. */
+  readonly deadLetterQueue: IQueue;
+  /** The claims table (created or existing). */
+  readonly table: ITable;
+  /** The created claims table construct; undefined with `existingTable`. */
+  readonly claimsTable: ClaimsTable | undefined;
+  readonly function: NodejsFunction;
+  /** The function's role: only the grants listed in the README, nothing managed. */
+  readonly role: Role;
+  readonly logGroup: LogGroup;
+  readonly eventSourceMapping: EventSourceMapping;
+  readonly metrics: ConsumerMetrics;
+  readonly alarms: ConsumerAlarms;
+  readonly dashboard: ConsumerDashboard;
+  /**
+   * Absolute path of the bundled handler (`index.mjs`) inside the cloud assembly, for tests that run the very
+   * artifact that would be deployed. Undefined when bundling was skipped for this stack.
+   */
+  readonly bundledHandlerFile: string | undefined;
+
+  constructor(scope: Construct, id: string, props: ExactlyOnceConsumerProps) {
+    super(scope, id);
+    this.settings = resolveSettings(props);
+    const violations = [
+      ...findPropsViolations({
+        existingQueue: props.existingQueue !== undefined,
+        existingTable: props.existingTable !== undefined,
+        createdQueueProps: givenNames({
+          fifo: props.fifo,
+          retentionPeriod: props.retentionPeriod,
+          deliveryDelay: props.deliveryDelay,
+          maxReceiveCount: props.maxReceiveCount,
+        }),
+        createdTableProps: givenNames({ claimsTableRemovalPolicy: props.claimsTableRemovalPolicy }),
+        existingTablePartitionKey:
+          props.existingTable instanceof Table ? props.existingTable.schema().partitionKey?.name : undefined,
+      }),
+      ...findTimingViolations(this.settings),
+    ];
+    // Checked before anything is created, so a bad configuration fails fast and never reaches the bundler.
+    if (violations.length > 0) throw new ConsumerConfigurationError(this.node.path, violations);
+
+    const queues = props.existingQueue
+      ? existingQueues(props.existingQueue)
+      : this.createQueues(this.settings);
+    this.queue = queues.queue;
+    this.deadLetterQueue = queues.deadLetterQueue;
+
+    if (props.existingTable) {
+      this.table = props.existingTable;
+      this.claimsTable = undefined;
+    } else {
+      this.claimsTable = new ClaimsTable(this, 'Claims', {
+        removalPolicy: props.claimsTableRemovalPolicy ?? CONSUMER_DEFAULTS.claimsTableRemovalPolicy,
+      });
+      this.table = this.claimsTable.table;
+    }
+
+    this.logGroup = new LogGroup(this, 'LogGroup', {
+      retention: RetentionDays.ONE_MONTH,
+      // Logs are diagnostics, not state; the claims table is what must survive a teardown.
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    this.role = new Role(this, 'Role', {
+      assumedBy: new ServicePrincipal('lambda.amazonaws.com'),
+      description:
+        'Onceflow consumer: claims-table writes, DLQ parking, visibility changes, its own log group.',
+    });
+    // Instead of the managed AWSLambdaBasicExecutionRole, which may create and write any log group.
+    this.role.addToPrincipalPolicy(
+      new PolicyStatement({
+        actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+        resources: [this.logGroup.logGroupArn],
+      }),
+    );
+
+    const projectRoot = props.projectRoot ?? REPOSITORY_ROOT;
+    this.function = new NodejsFunction(this, 'Function', {
+      entry: props.entry,
+      handler: 'handler',
+      runtime: Runtime.NODEJS_22_X,
+      architecture: Architecture.ARM_64,
+      timeout: this.settings.functionTimeout,
+      memorySize: this.settings.memorySize,
+      role: this.role,
+      logGroup: this.logGroup,
+      projectRoot,
+      depsLockFilePath: props.depsLockFilePath ?? join(projectRoot, 'package-lock.json'),
+      environment: {
+        ...props.environment,
+        [ENVIRONMENT.claimsTableName]: this.table.tableName,
+        [ENVIRONMENT.sourceQueueUrl]: this.queue.queueUrl,
+        [ENVIRONMENT.deadLetterQueueUrl]: this.deadLetterQueue.queueUrl,
+        [ENVIRONMENT.mode]: this.settings.mode,
+        [ENVIRONMENT.leaseMs]: String(this.settings.leaseDuration.toMilliseconds()),
+        [ENVIRONMENT.dedupWindowSeconds]: String(this.settings.dedupWindow.toSeconds()),
+        POWERTOOLS_SERVICE_NAME: this.settings.serviceName,
+        POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
+        // Stack traces point at the TypeScript sources through the bundled source map.
+        NODE_OPTIONS: '--enable-source-maps',
+      },
+      bundling: {
+        // Offline and reproducible: the esbuild of package-lock.json, never a Docker image.
+        forceDockerBundling: false,
+        format: OutputFormat.ESM,
+        target: 'node22',
+        mainFields: ['module', 'main'],
+        sourceMap: true,
+        sourcesContent: false,
+        keepNames: true,
+        // Bundle the AWS SDK too: the versions tested are the versions deployed, and the artifact runs on its own.
+        externalModules: [],
+        // Some bundled CommonJS dependencies call require(); ESM output has none unless we create one.
+        banner:
+          "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
+      },
+    });
+
+    // Exactly what the runtime calls; TransactWriteItems is authorized per item action, so UpdateItem covers it.
+    this.table.grant(this.role, 'dynamodb:UpdateItem');
+    this.deadLetterQueue.grant(this.role, 'sqs:SendMessage');
+    this.queue.grant(this.role, 'sqs:ChangeMessageVisibility');
+    // What the event source mapping itself needs: receive, delete, attributes.
+    this.queue.grantConsumeMessages(this.role);
+
+    this.eventSourceMapping = new EventSourceMapping(this, 'EventSourceMapping', {
+      target: this.function,
+      eventSourceArn: this.queue.queueArn,
+      batchSize: this.settings.batchSize,
+      maxBatchingWindow: this.settings.maxBatchingWindow,
+      maxConcurrency: this.settings.maxConcurrency,
+      reportBatchItemFailures: true,
+    });
+
+    const thresholds = resolveAlarmThresholds(props.alarmThresholds);
+    this.metrics = new ConsumerMetrics({
+      queue: this.queue,
+      deadLetterQueue: this.deadLetterQueue,
+      function: this.function,
+      table: this.table,
+      serviceName: this.settings.serviceName,
+      period: thresholds.period,
+    });
+    this.alarms = new ConsumerAlarms(this, 'Alarms', {
+      metrics: this.metrics,
+      thresholds,
+      alarmTopic: props.alarmTopic,
+    });
+    this.dashboard = new ConsumerDashboard(this, 'Dashboard', { metrics: this.metrics });
+    this.bundledHandlerFile = bundledHandlerFile(this.function);
+  }
+
+  private createQueues(settings: ExactlyOnceConsumerSettings): { queue: Queue; deadLetterQueue: Queue } {
+    const fifo = settings.fifo ? true : undefined;
+    const deadLetterQueue = new Queue(this, 'DeadLetterQueue', {
+      fifo,
+      encryption: QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: DEAD_LETTER_QUEUE_RETENTION_PERIOD,
+    });
+    const queue = new Queue(this, 'Queue', {
+      fifo,
+      encryption: QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      visibilityTimeout: settings.visibilityTimeout,
+      retentionPeriod: settings.retentionPeriod,
+      deliveryDelay: settings.deliveryDelay,
+      deadLetterQueue: {
+        queue: deadLetterQueue,
+        maxReceiveCount: settings.deadLetterQueue?.maxReceiveCount ?? CONSUMER_DEFAULTS.maxReceiveCount,
+      },
+    });
+    return { queue, deadLetterQueue };
+  }
+}
+
+/** Merges defaults, then user props, then the attributes of an existing queue, then derives what depends on them. */
+function resolveSettings(props: ExactlyOnceConsumerProps): ExactlyOnceConsumerSettings {
+  const d = CONSUMER_DEFAULTS;
+  const functionTimeout = props.functionTimeout ?? d.functionTimeout;
+  const leaseDuration = props.leaseDuration ?? defaultLeaseDuration(functionTimeout);
+  const common = {
+    mode: props.mode ?? d.mode,
+    memorySize: props.memorySize ?? d.memorySize,
+    serviceName: props.serviceName ?? d.serviceName,
+    functionTimeout,
+    leaseDuration,
+    dedupWindow: props.dedupWindow ?? d.dedupWindow,
+    producerRetryHorizon: props.producerRetryHorizon ?? d.producerRetryHorizon,
+    batchSize: props.batchSize ?? d.batchSize,
+    maxBatchingWindow: props.maxBatchingWindow,
+    maxConcurrency: props.maxConcurrency ?? d.maxConcurrency,
+  };
+  if (props.existingQueue) {
+    return { ...common, ...readQueueSettings(props.existingQueue), existingQueue: true };
+  }
+  const retentionPeriod = props.retentionPeriod ?? d.retentionPeriod;
+  const fifo = props.fifo ?? d.fifo;
+  return {
+    ...common,
+    existingQueue: false,
+    fifo,
+    retentionPeriod,
+    deliveryDelay: props.deliveryDelay ?? d.deliveryDelay,
+    visibilityTimeout: defaultVisibilityTimeout(functionTimeout, leaseDuration),
+    deadLetterQueue: {
+      maxReceiveCount: props.maxReceiveCount ?? d.maxReceiveCount,
+      retentionPeriod: DEAD_LETTER_QUEUE_RETENTION_PERIOD,
+      fifo,
+    },
+  };
+}
+
+/** Reads the attributes the invariants need from a queue defined in this app, with SQS's own defaults. */
+function readQueueSettings(
+  queue: Queue,
+): Pick<
+  ConsumerTimingSettings,
+  'fifo' | 'visibilityTimeout' | 'retentionPeriod' | 'deliveryDelay' | 'deadLetterQueue'
+> {
+  const attributes = queueAttributes(queue);
+  const redrive = queue.deadLetterQueue;
+  return {
+    fifo: queue.fifo,
+    visibilityTimeout: attributes.visibilityTimeout,
+    retentionPeriod: attributes.retentionPeriod,
+    deliveryDelay: attributes.deliveryDelay,
+    deadLetterQueue:
+      redrive === undefined
+        ? undefined
+        : {
+            maxReceiveCount: redrive.maxReceiveCount,
+            retentionPeriod:
+              redrive.queue instanceof Queue ? queueAttributes(redrive.queue).retentionPeriod : undefined,
+            fifo: redrive.queue.fifo,
+          },
+  };
+}
+
+function queueAttributes(queue: Queue): {
+  visibilityTimeout: Duration;
+  retentionPeriod: Duration;
+  deliveryDelay: Duration;
+} {
+  const cfn = queue.node.defaultChild;
+  const seconds = (value: number | undefined, fallback: Duration): Duration =>
+    value === undefined ? fallback : Duration.seconds(value);
+  if (!(cfn instanceof CfnQueue)) return SQS_ATTRIBUTE_DEFAULTS;
+  return {
+    visibilityTimeout: seconds(cfn.visibilityTimeout, SQS_ATTRIBUTE_DEFAULTS.visibilityTimeout),
+    retentionPeriod: seconds(cfn.messageRetentionPeriod, SQS_ATTRIBUTE_DEFAULTS.retentionPeriod),
+    deliveryDelay: seconds(cfn.delaySeconds, SQS_ATTRIBUTE_DEFAULTS.deliveryDelay),
+  };
+}
+
+function existingQueues(queue: Queue): { queue: IQueue; deadLetterQueue: IQueue } {
+  // The invariants already refused a queue without a dead-letter queue; this keeps the compiler honest.
+  const redrive = queue.deadLetterQueue;
+  if (redrive === undefined) throw new Error('existingQueue has no dead-letter queue.');
+  return { queue, deadLetterQueue: redrive.queue };
+}
+
+/** The names of the props that were given, for the "not with existingX" rules. */
+function givenNames(values: Readonly<Record<string, unknown>>): string[] {
+  return Object.entries(values)
+    .filter(([, value]) => value !== undefined)
+    .map(([name]) => name);
+}
+
+/** Where the bundler put the handler: the function's code asset, staged in the cloud assembly. */
+function bundledHandlerFile(fn: NodejsFunction): string | undefined {
+  const asset = fn.node.tryFindChild('Code');
+  const stage = Stage.of(fn);
+  const bundled = Stack.of(fn).bundlingRequired;
+  if (!bundled || !(asset instanceof Asset) || stage === undefined || !asset.isZipArchive) return undefined;
+  const directory = isAbsolute(asset.assetPath) ? asset.assetPath : join(stage.outdir, asset.assetPath);
+  return join(directory, BUNDLED_HANDLER_FILE_NAME);
+}
