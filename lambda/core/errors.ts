@@ -104,3 +104,22 @@ export class ClaimStoreUnavailableError extends OnceflowError {
 export class PermanentError extends OnceflowError {
   readonly retryable = false;
 }
+
+/** The SQS body is not an Onceflow message: not JSON, or a field is missing or of the wrong type. Parked. */
+export class MalformedMessageError extends OnceflowError {
+  readonly retryable = false;
+
+  constructor(
+    message: string,
+    /** The messageId, when the body had a valid one. */
+    readonly messageId: string | undefined,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/** Options or environment leave out something the runtime needs (a table name, a queue URL). */
+export class ConfigurationError extends OnceflowError {
+  readonly retryable = true;
+}

@@ -1,0 +1,170 @@
+import { type DynamoDBDocumentClient, paginateScan } from '@aws-sdk/lib-dynamodb';
+import { ConfigurationError, PermanentError } from '../core/errors.js';
+import { ENVIRONMENT } from '../runtime-contract.js';
+import type { MessageHandler } from '../sqs/batch-processor.js';
+
+/**
+ * The reference application: a payments ledger (DESIGN.md section 7). Each message credits `amountCents` to
+ * `accountId`. The audit is exact: every balance equals the sum of its unique messages, so any double-apply or
+ * loss shows as a mismatch.
+ */
+
+export interface LedgerTables {
+  /** Partition key `accountId` (string). */
+  readonly accountsTableName: string;
+  /** Partition key `messageId` (string): one entry per applied message. */
+  readonly entriesTableName: string;
+}
+
+export interface Payment {
+  readonly accountId: string;
+  readonly amountCents: number;
+}
+
+export const LEDGER_KEYS = { accounts: 'accountId', entries: 'messageId' } as const;
+
+/** Reads a payment payload; anything else can never succeed, so it is a PermanentError (parked). */
+export function readPayment(payload: unknown): Payment {
+  if (payload === null || typeof payload !== 'object') {
+    throw new PermanentError('payload must be an object { accountId, amountCents }.');
+  }
+  const fields: Record<string, unknown> = { ...payload };
+  const { accountId, amountCents } = fields;
+  if (typeof accountId !== 'string' || accountId.length === 0) {
+    throw new PermanentError('payload.accountId must be a non-empty string.');
+  }
+  if (typeof amountCents !== 'number' || !Number.isSafeInteger(amountCents)) {
+    throw new PermanentError('payload.amountCents must be an integer number of cents.');
+  }
+  return { accountId, amountCents };
+}
+
+export function ledgerTablesFromEnvironment(): LedgerTables {
+  const accountsTableName = process.env[ENVIRONMENT.ledgerAccountsTableName];
+  const entriesTableName = process.env[ENVIRONMENT.ledgerEntriesTableName];
+  if (accountsTableName === undefined || entriesTableName === undefined) {
+    throw new ConfigurationError(
+      `The ledger needs ${ENVIRONMENT.ledgerAccountsTableName} and ${ENVIRONMENT.ledgerEntriesTableName}.`,
+    );
+  }
+  return { accountsTableName, entriesTableName };
+}
+
+/**
+ * The ledger's message handler: credits the account and appends an entry keyed by messageId, both staged on
+ * `ctx.tx` so they commit with the DONE record. Tables come from the environment when not given.
+ *
+ * @example
+ * export const handler = exactlyOnce(ledgerHandler({ accountsTableName: 'accounts', entriesTableName: 'entries' }));
+ */
+export function ledgerHandler(tables?: LedgerTables): MessageHandler {
+  let resolved = tables;
+  return (message, ctx) => {
+    resolved ??= ledgerTablesFromEnvironment();
+    const payment = readPayment(message.payload);
+    ctx.tx.update({
+      TableName: resolved.accountsTableName,
+      Key: { [LEDGER_KEYS.accounts]: payment.accountId },
+      UpdateExpression: 'ADD balanceCents :amount, entryCount :one',
+      ExpressionAttributeValues: { ':amount': payment.amountCents, ':one': 1 },
+    });
+    ctx.tx.put({
+      TableName: resolved.entriesTableName,
+      Item: {
+        [LEDGER_KEYS.entries]: message.messageId,
+        accountId: payment.accountId,
+        amountCents: payment.amountCents,
+        timestamp: message.timestamp,
+        fencingToken: ctx.fencingToken,
+      },
+    });
+  };
+}
+
+export interface SentPayment extends Payment {
+  readonly messageId: string;
+}
+
+export interface LedgerAudit {
+  /** True when every balance matches and every unique message is applied once or parked. */
+  readonly ok: boolean;
+  readonly uniqueMessages: number;
+  readonly applied: number;
+  readonly parked: number;
+  /** Sent, valid, and neither applied nor parked: lost. */
+  readonly missing: string[];
+  /** Applied but never sent (or sent only as malformed). */
+  readonly unexpected: string[];
+  /** Both applied and parked. */
+  readonly appliedAndParked: string[];
+  readonly balanceMismatches: { accountId: string; balanceCents: number; expectedCents: number }[];
+}
+
+/**
+ * Compares the ledger with what was sent. `sent` may repeat a messageId (duplicates); each counts once.
+ * `parkedMessageIds` are the ids found in the DLQ.
+ */
+export async function auditLedger(
+  dynamoDb: DynamoDBDocumentClient,
+  tables: LedgerTables,
+  sent: Iterable<SentPayment>,
+  parkedMessageIds: ReadonlySet<string> = new Set(),
+): Promise<LedgerAudit> {
+  const unique = new Map<string, SentPayment>();
+  for (const payment of sent) unique.set(payment.messageId, payment);
+
+  const entries = new Map<string, Payment>();
+  for await (const page of paginateScan({ client: dynamoDb }, { TableName: tables.entriesTableName })) {
+    for (const item of page.Items ?? []) {
+      entries.set(String(item[LEDGER_KEYS.entries]), {
+        accountId: String(item.accountId),
+        amountCents: Number(item.amountCents),
+      });
+    }
+  }
+  const balances = new Map<string, number>();
+  for await (const page of paginateScan({ client: dynamoDb }, { TableName: tables.accountsTableName })) {
+    for (const item of page.Items ?? [])
+      balances.set(String(item[LEDGER_KEYS.accounts]), Number(item.balanceCents));
+  }
+
+  const expectedByAccount = new Map<string, number>();
+  const missing: string[] = [];
+  const appliedAndParked: string[] = [];
+  for (const [messageId, payment] of unique) {
+    const applied = entries.has(messageId);
+    const parked = parkedMessageIds.has(messageId);
+    if (applied && parked) appliedAndParked.push(messageId);
+    if (!applied && !parked) missing.push(messageId);
+    if (applied) {
+      expectedByAccount.set(
+        payment.accountId,
+        (expectedByAccount.get(payment.accountId) ?? 0) + payment.amountCents,
+      );
+    }
+  }
+  const unexpected = [...entries.keys()].filter((messageId) => !unique.has(messageId));
+  const accounts = new Set([...balances.keys(), ...expectedByAccount.keys()]);
+  const balanceMismatches = [...accounts]
+    .map((accountId) => ({
+      accountId,
+      balanceCents: balances.get(accountId) ?? 0,
+      expectedCents: expectedByAccount.get(accountId) ?? 0,
+    }))
+    .filter((account) => account.balanceCents !== account.expectedCents);
+
+  return {
+    ok:
+      missing.length === 0 &&
+      unexpected.length === 0 &&
+      appliedAndParked.length === 0 &&
+      balanceMismatches.length === 0,
+    uniqueMessages: unique.size,
+    applied: [...unique.keys()].filter((messageId) => entries.has(messageId)).length,
+    parked: [...unique.keys()].filter((messageId) => parkedMessageIds.has(messageId)).length,
+    missing,
+    unexpected,
+    appliedAndParked,
+    balanceMismatches,
+  };
+}
