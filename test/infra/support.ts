@@ -1,0 +1,47 @@
+import { fileURLToPath } from 'node:url';
+import { App } from 'aws-cdk-lib';
+import { Match, type Template } from 'aws-cdk-lib/assertions';
+import { expect } from 'vitest';
+
+/** A handler entry that bundles in milliseconds and does not depend on the runtime under construction. */
+export const FIXTURE_ENTRY = fileURLToPath(new URL('./fixtures/noop-handler.ts', import.meta.url));
+
+/** An app that skips bundling: for tests about the template, not the code asset. */
+export function appWithoutBundling(): App {
+  return new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+}
+
+/** Every action the policies attached to `roleLogicalId` allow, with the resources each is allowed on. */
+export function allowedActions(template: Template, roleLogicalId: string): Map<string, Set<string>> {
+  const policies = template.findResources('AWS::IAM::Policy', {
+    Properties: { Roles: Match.arrayWith([{ Ref: roleLogicalId }]) },
+  });
+  const allowed = new Map<string, Set<string>>();
+  for (const policy of Object.values(policies)) {
+    for (const statement of policy.Properties.PolicyDocument.Statement) {
+      expect(statement.Effect).toBe('Allow');
+      for (const action of toArray(statement.Action)) {
+        const resources = allowed.get(action) ?? new Set<string>();
+        for (const resource of toArray(statement.Resource)) resources.add(JSON.stringify(resource));
+        allowed.set(action, resources);
+      }
+    }
+  }
+  return allowed;
+}
+
+/** The JSON form `allowedActions` uses for a resource: `Fn::GetAtt [logicalId, Arn]`. */
+export const arnOf = (logicalId: string): string => JSON.stringify({ 'Fn::GetAtt': [logicalId, 'Arn'] });
+
+/** The one resource of `type` whose logical id starts with `prefix`. */
+export function logicalIdOf(template: Template, type: string, prefix: string): string {
+  const ids = Object.keys(template.findResources(type)).filter((id) => id.startsWith(prefix));
+  expect(ids).toHaveLength(1);
+  const [id] = ids;
+  if (id === undefined) throw new Error(`No ${type} starting with ${prefix}`);
+  return id;
+}
+
+function toArray(value: unknown): unknown[] {
+  return Array.isArray(value) ? value : [value];
+}
