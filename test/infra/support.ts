@@ -20,7 +20,7 @@ export function allowedActions(template: Template, roleLogicalId: string): Map<s
   for (const policy of Object.values(policies)) {
     for (const statement of policy.Properties.PolicyDocument.Statement) {
       expect(statement.Effect).toBe('Allow');
-      for (const action of toArray(statement.Action)) {
+      for (const action of toArray(statement.Action).map(String)) {
         const resources = allowed.get(action) ?? new Set<string>();
         for (const resource of toArray(statement.Resource)) resources.add(JSON.stringify(resource));
         allowed.set(action, resources);
