@@ -1,5 +1,5 @@
 import { Duration } from 'aws-cdk-lib';
-import { CLAIMS_TABLE_PARTITION_KEY } from '../lambda/core/claim-record.js';
+import { CLAIMS_TABLE_PARTITION_KEY, CLAIMS_TABLE_TTL_ATTRIBUTE } from '../lambda/core/claim-record.js';
 import {
   CLOCK_SKEW_MARGIN,
   MIN_MAX_RECEIVE_COUNT,
@@ -40,9 +40,15 @@ export interface ConsumerPropsPresence {
   readonly createdQueueProps: readonly string[];
   /** Props that only configure a table the construct creates. */
   readonly createdTableProps: readonly string[];
-  /** The partition key of the existing table, when it is a `Table` whose schema is known at synth time. */
-  readonly existingTablePartitionKey: string | undefined;
+  /**
+   * The key of the existing table, as `name (type)` per attribute, when it is a `Table` whose schema is known at
+   * synth time.
+   */
+  readonly existingTableKey: string | undefined;
 }
+
+/** The claims-table key in the form of `ConsumerPropsPresence.existingTableKey`: a string partition key. */
+const CLAIMS_TABLE_KEY = `${CLAIMS_TABLE_PARTITION_KEY} (S)`;
 
 /** The longest visibility timeout SQS accepts. */
 const MAX_VISIBILITY_TIMEOUT = Duration.hours(12);
@@ -76,12 +82,12 @@ export function findPropsViolations(presence: ConsumerPropsPresence): string[] {
       );
     }
   }
-  const partitionKey = presence.existingTablePartitionKey;
-  if (partitionKey !== undefined && partitionKey !== CLAIMS_TABLE_PARTITION_KEY) {
+  const key = presence.existingTableKey;
+  if (key !== undefined && key !== CLAIMS_TABLE_KEY) {
     violations.push(
-      `existingTable has partition key "${partitionKey}", but the runtime keys claims on ` +
-        `"${CLAIMS_TABLE_PARTITION_KEY}". Fix: pass a table whose partition key is ${CLAIMS_TABLE_PARTITION_KEY} ` +
-        '(string), with TTL on expiresAtEpochSeconds.',
+      `existingTable is keyed on ${key}, but the runtime keys claims on ${CLAIMS_TABLE_KEY} alone. ` +
+        `Fix: pass a table whose only key is the partition key ${CLAIMS_TABLE_KEY}, with TTL on ` +
+        `${CLAIMS_TABLE_TTL_ATTRIBUTE}.`,
     );
   }
   return violations;
@@ -163,8 +169,9 @@ function deadLetterQueueViolations(s: ConsumerTimingSettings): string[] {
   const violations: string[] = [];
   if (dlq.maxReceiveCount < MIN_MAX_RECEIVE_COUNT) {
     const where = s.existingQueue ? "maxReceiveCount in existingQueue's deadLetterQueue" : 'maxReceiveCount';
+    const subject = s.existingQueue ? "existingQueue's maxReceiveCount" : 'maxReceiveCount';
     violations.push(
-      `maxReceiveCount (${dlq.maxReceiveCount}) is below ${MIN_MAX_RECEIVE_COUNT}; each time a message is handed ` +
+      `${subject} (${dlq.maxReceiveCount}) is below ${MIN_MAX_RECEIVE_COUNT}; each time a message is handed ` +
         'back because another consumer holds its lease counts as a receive, so it could be parked in the DLQ ' +
         `without ever failing. Fix: set ${where} to ${MIN_MAX_RECEIVE_COUNT} or more.`,
     );
@@ -175,7 +182,10 @@ function deadLetterQueueViolations(s: ConsumerTimingSettings): string[] {
       `the dead-letter queue's retention period (${human(dlq.retentionPeriod)}) is not longer than the source ` +
         `queue's (${human(s.retentionPeriod)}); SQS keeps a message's original enqueue time when it moves it to the ` +
         'DLQ, so a parked message could expire before anyone sees it. ' +
-        `Fix: lower ${where} below ${human(dlq.retentionPeriod)}, or lengthen the dead-letter queue's retention.`,
+        `Fix: lower ${where} below ${human(dlq.retentionPeriod)}` +
+        (s.existingQueue
+          ? ", or lengthen the dead-letter queue's retention (SQS allows up to 14 days)."
+          : '.'),
     );
   }
   if (dlq.fifo !== s.fifo) {

@@ -1,8 +1,7 @@
 import { dirname, isAbsolute, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Duration, RemovalPolicy, Stack, Stage } from 'aws-cdk-lib';
-import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
-import { Table } from 'aws-cdk-lib/aws-dynamodb';
+import { type Attribute, type ITable, Table } from 'aws-cdk-lib/aws-dynamodb';
 import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Architecture, EventSourceMapping, Runtime } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
@@ -167,8 +166,7 @@ export class ExactlyOnceConsumer extends Construct {
           maxReceiveCount: props.maxReceiveCount,
         }),
         createdTableProps: givenNames({ claimsTableRemovalPolicy: props.claimsTableRemovalPolicy }),
-        existingTablePartitionKey:
-          props.existingTable instanceof Table ? props.existingTable.schema().partitionKey?.name : undefined,
+        existingTableKey: props.existingTable instanceof Table ? describeKey(props.existingTable) : undefined,
       }),
       ...findTimingViolations(this.settings),
     ];
@@ -393,6 +391,13 @@ function existingQueues(queue: Queue): { queue: IQueue; deadLetterQueue: IQueue 
   const redrive = queue.deadLetterQueue;
   if (redrive === undefined) throw new Error('existingQueue has no dead-letter queue.');
   return { queue, deadLetterQueue: redrive.queue };
+}
+
+/** A table's key as `name (type)` per attribute, sort keys marked, to compare with what the runtime writes. */
+function describeKey(table: Table): string {
+  const { partitionKeys, sortKeys } = table.schemaV2();
+  const attribute = (key: Attribute) => `${key.name} (${key.type})`;
+  return [...partitionKeys.map(attribute), ...sortKeys.map((key) => `sort key ${attribute(key)}`)].join(', ');
 }
 
 /** The names of the props that were given, for the "not with existingX" rules. */
