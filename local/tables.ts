@@ -4,6 +4,7 @@ import {
   UpdateTimeToLiveCommand,
   waitUntilTableExists,
 } from '@aws-sdk/client-dynamodb';
+import { LEDGER_KEYS, type LedgerTables } from '../lambda/app/ledger.js';
 import { CLAIMS_TABLE_PARTITION_KEY, CLAIMS_TABLE_TTL_ATTRIBUTE } from '../lambda/core/claim-record.js';
 
 /** Creates the claims table as the CDK construct defines it: on demand, string key messageId, TTL on. */
@@ -40,4 +41,12 @@ export async function createTable(
     { client: dynamoDb, maxWaitTime: 30, minDelay: 0.1, maxDelay: 1 },
     { TableName: tableName },
   );
+}
+
+/** The reference ledger's tables: accounts by accountId, entries by messageId. */
+export async function createLedgerTables(dynamoDb: DynamoDBClient, tables: LedgerTables): Promise<void> {
+  await Promise.all([
+    createTable(dynamoDb, tables.accountsTableName, LEDGER_KEYS.accounts),
+    createTable(dynamoDb, tables.entriesTableName, LEDGER_KEYS.entries),
+  ]);
 }

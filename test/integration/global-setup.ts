@@ -1,18 +1,23 @@
 import type { TestProject } from 'vitest/node';
 import { JavaNotFoundError, startDynamoDbLocal } from '../../local/dynamodb-local.js';
+import { startSqsLocal } from '../../local/sqs-local.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
     dynamoDbEndpoint: string;
+    sqsEndpoint: string;
   }
 }
 
-/** One DynamoDB Local for the whole integration run; every test file makes its own uniquely named tables. */
+/** One DynamoDB Local and one SQS emulator for the whole run; test files make uniquely named tables and queues. */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   try {
-    const dynamoDb = await startDynamoDbLocal();
+    const [dynamoDb, sqs] = await Promise.all([startDynamoDbLocal(), startSqsLocal()]);
     project.provide('dynamoDbEndpoint', dynamoDb.endpoint);
-    return () => dynamoDb.stop();
+    project.provide('sqsEndpoint', sqs.endpoint);
+    return async () => {
+      await Promise.all([dynamoDb.stop(), sqs.stop()]);
+    };
   } catch (error) {
     if (error instanceof JavaNotFoundError) {
       // One clear line, no stack trace.

@@ -1,8 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import {
+  ChangeMessageVisibilityCommand,
+  type Message,
+  ReceiveMessageCommand,
+  type SQSClient,
+} from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { inject } from 'vitest';
 import { LOCAL_AWS_CONFIG } from '../../local/dynamodb-local.js';
+import { localSqsClient } from '../../local/sqs-local.js';
 import { createClaimsTable } from '../../local/tables.js';
 
 /** A document client on the run's DynamoDB Local (started by the integration global setup). */
@@ -11,7 +18,12 @@ export function localDocumentClient(): DynamoDBDocumentClient {
   return DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
 }
 
-/** A fresh name, so test files can run in parallel on one DynamoDB Local. */
+/** A client on the run's SQS emulator. */
+export function localSqs(): SQSClient {
+  return localSqsClient(inject('sqsEndpoint'));
+}
+
+/** A fresh name, so test files can run in parallel on one DynamoDB Local and one emulator. */
 export function uniqueName(prefix: string): string {
   return `${prefix}-${randomUUID()}`;
 }
@@ -20,4 +32,36 @@ export async function newClaimsTable(documentClient: DynamoDBDocumentClient): Pr
   const tableName = uniqueName('claims');
   await createClaimsTable(documentClient, tableName);
   return tableName;
+}
+
+/** Every message on a queue now (and makes them visible again at once, unless `keepHidden`). */
+export async function drainVisible(sqs: SQSClient, queueUrl: string, options: { keepHidden?: boolean } = {}) {
+  const all: Message[] = [];
+  for (;;) {
+    const { Messages } = await sqs.send(
+      new ReceiveMessageCommand({
+        QueueUrl: queueUrl,
+        MaxNumberOfMessages: 10,
+        WaitTimeSeconds: 0,
+        MessageAttributeNames: ['All'],
+        MessageSystemAttributeNames: ['All'],
+      }),
+    );
+    if (Messages === undefined || Messages.length === 0) break;
+    all.push(...Messages);
+  }
+  if (options.keepHidden !== true) {
+    await Promise.all(
+      all.map((message) =>
+        sqs.send(
+          new ChangeMessageVisibilityCommand({
+            QueueUrl: queueUrl,
+            ReceiptHandle: message.ReceiptHandle,
+            VisibilityTimeout: 0,
+          }),
+        ),
+      ),
+    );
+  }
+  return all;
 }

@@ -1,0 +1,26 @@
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { startFauxqs } from 'fauxqs';
+import { LOCAL_AWS_CONFIG } from './dynamodb-local.js';
+
+/** A running SQS emulator (fauxqs, in this process). */
+export interface RunningSqsLocal {
+  readonly endpoint: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts fauxqs in process on a free port. Its queue URLs name a host that does not resolve, so every client must
+ * be given the endpoint explicitly: use `localSqsClient(endpoint)`.
+ *
+ * @example
+ * const sqsLocal = await startSqsLocal();
+ * const sqs = localSqsClient(sqsLocal.endpoint);
+ */
+export async function startSqsLocal(): Promise<RunningSqsLocal> {
+  const server = await startFauxqs({ port: 0, host: '127.0.0.1', logger: false });
+  return { endpoint: server.address, stop: () => server.stop() };
+}
+
+export function localSqsClient(endpoint: string): SQSClient {
+  return new SQSClient({ ...LOCAL_AWS_CONFIG, endpoint });
+}

@@ -1,0 +1,147 @@
+import { readFileSync } from 'node:fs';
+import { App } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { describe, expect, it } from 'vitest';
+import { LEDGER_KEYS } from '../../../lambda/app/ledger.js';
+import { ENVIRONMENT } from '../../../lambda/runtime-contract.js';
+import { ContextValueError } from '../../../lib/errors.js';
+import { LEDGER_TABLE_KEYS } from '../../../lib/ledger-tables.js';
+import { OnceflowStack } from '../../../lib/onceflow-stack.js';
+import { allowedActions, arnOf, logicalIdOf } from '../support.js';
+
+/** The deployable stack as `npm run synth` builds it, bundling the real ledger handler once for the file. */
+const stack = new OnceflowStack(new App(), 'Onceflow');
+const template = Template.fromStack(stack);
+
+const accountsId = logicalIdOf(template, 'AWS::DynamoDB::Table', 'LedgerAccounts');
+const entriesId = logicalIdOf(template, 'AWS::DynamoDB::Table', 'LedgerEntries');
+const claimsId = logicalIdOf(template, 'AWS::DynamoDB::Table', 'ConsumerClaims');
+const roleId = logicalIdOf(template, 'AWS::IAM::Role', 'ConsumerRole');
+
+function stackWithContext(context: Record<string, unknown>): Template {
+  const app = new App({ context: { 'aws:cdk:bundling-stacks': [], ...context } });
+  return Template.fromStack(new OnceflowStack(app, 'Onceflow'));
+}
+
+describe('OnceflowStack', () => {
+  it.each([
+    ['accounts', () => accountsId, 'accountId'],
+    ['entries', () => entriesId, 'messageId'],
+  ])('keeps the ledger %s table on demand, with point-in-time recovery, retained', (_name, id, key) => {
+    expect(template.toJSON().Resources[id()]).toMatchObject({
+      DeletionPolicy: 'Retain',
+      Properties: {
+        KeySchema: [{ AttributeName: key, KeyType: 'HASH' }],
+        BillingMode: 'PAY_PER_REQUEST',
+        PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+      },
+    });
+  });
+
+  it('keys the ledger tables as the ledger application writes them', () => {
+    expect(LEDGER_TABLE_KEYS).toEqual(LEDGER_KEYS);
+  });
+
+  it('runs the ledger handler and tells it where its tables are', () => {
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Runtime: 'nodejs22.x',
+      Environment: {
+        Variables: Match.objectLike({
+          [ENVIRONMENT.ledgerAccountsTableName]: { Ref: accountsId },
+          [ENVIRONMENT.ledgerEntriesTableName]: { Ref: entriesId },
+          [ENVIRONMENT.claimsTableName]: { Ref: claimsId },
+        }),
+      },
+    });
+  });
+
+  it('lets the ledger update balances and put entries, and nothing more on its tables', () => {
+    const allowed = allowedActions(template, roleId);
+    expect(allowed.get('dynamodb:UpdateItem')).toEqual(new Set([arnOf(claimsId), arnOf(accountsId)]));
+    expect(allowed.get('dynamodb:PutItem')).toEqual(new Set([arnOf(entriesId)]));
+    expect([...allowed.keys()].filter((action) => action.startsWith('dynamodb:')).sort()).toEqual([
+      'dynamodb:PutItem',
+      'dynamodb:UpdateItem',
+    ]);
+  });
+
+  it('bundles the ledger handler into a self-contained ES module that exports only handler', () => {
+    const file = stack.consumer.bundledHandlerFile;
+    expect(file).toMatch(/asset\.[0-9a-f]{64}\/index\.mjs$/);
+    const code = readFileSync(file ?? '', 'utf8');
+    const exported = [...code.matchAll(/^export\s*\{([^}]*)\}/gm)].map((match) => match[1]?.trim());
+    expect(exported).toEqual(['handler']);
+    // Only Node built-ins are imported: the AWS SDK and Powertools are inside the bundle, not taken from the runtime.
+    const imported = [...code.matchAll(/^import .* from ["']([^"']+)["']/gm)].map((match) => match[1]);
+    expect(imported.filter((specifier) => !specifier?.startsWith('node:'))).toEqual([]);
+  });
+
+  it.each([
+    'QueueUrl',
+    'DeadLetterQueueUrl',
+    'ClaimsTableName',
+    'AccountsTableName',
+    'EntriesTableName',
+    'FunctionName',
+    'DashboardName',
+  ])('outputs %s for the operator', (name) => {
+    template.hasOutput(name, { Value: Match.anyValue() });
+  });
+
+  it('takes its consumer settings from CDK context, as strings from the command line', () => {
+    const t = stackWithContext({
+      'onceflow:mode': 'optimistic',
+      'onceflow:batchSize': '5',
+      'onceflow:maxConcurrency': '20',
+      'onceflow:functionTimeoutSeconds': '60',
+      'onceflow:memorySizeMb': 1024,
+    });
+    t.hasResourceProperties('AWS::Lambda::Function', {
+      Timeout: 60,
+      MemorySize: 1024,
+      Environment: {
+        Variables: Match.objectLike({ [ENVIRONMENT.mode]: 'optimistic', [ENVIRONMENT.leaseMs]: '90000' }),
+      },
+    });
+    t.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      BatchSize: 5,
+      ScalingConfig: { MaximumConcurrency: 20 },
+    });
+    t.hasResourceProperties('AWS::SQS::Queue', { VisibilityTimeout: 360, RedrivePolicy: Match.anyValue() });
+  });
+
+  it('deletes every table on teardown when told not to retain them', () => {
+    const t = stackWithContext({ 'onceflow:retainTables': 'false' });
+    const tables = Object.values(t.findResources('AWS::DynamoDB::Table'));
+    expect(tables.map((table) => table.DeletionPolicy)).toEqual(['Delete', 'Delete', 'Delete']);
+  });
+
+  it('sends every alarm to the topic named in context', () => {
+    const arn = 'arn:aws:sns:eu-west-1:111122223333:pager';
+    const alarms = Object.values(
+      stackWithContext({ 'onceflow:alarmTopicArn': arn }).findResources('AWS::CloudWatch::Alarm'),
+    );
+    expect(alarms).toHaveLength(9);
+    for (const alarm of alarms) expect(alarm.Properties.AlarmActions).toEqual([arn]);
+  });
+
+  it.each([
+    ['onceflow:mode', 'fast', 'CDK context value onceflow:mode="fast" is not "lease" or "optimistic".'],
+    ['onceflow:batchSize', 'ten', 'CDK context value onceflow:batchSize="ten" is not a positive integer.'],
+    ['onceflow:retainTables', 'yes', 'CDK context value onceflow:retainTables="yes" is not true or false.'],
+  ])('refuses an unreadable %s', (key, value, message) => {
+    let thrown: unknown;
+    try {
+      stackWithContext({ [key]: value });
+    } catch (error) {
+      thrown = error;
+    }
+    expect(thrown).toBeInstanceOf(ContextValueError);
+    expect(thrown).toHaveProperty('message', message);
+  });
+
+  it('synthesizes the template of the snapshot, asset hashes masked', () => {
+    const masked = JSON.parse(JSON.stringify(template.toJSON()).replaceAll(/[0-9a-f]{64}/g, '<asset-hash>'));
+    expect(masked).toMatchSnapshot();
+  });
+});
