@@ -19,6 +19,13 @@ export {
   StagedWriteConditionFailedError,
   ZombieCommitError,
 } from './core/errors.js';
+export {
+  messageIdFromBusinessKey,
+  OnceflowProducer,
+  type OutgoingMessage,
+  type ProducerOptions,
+  ProducerSendError,
+} from './producer/producer.js';
 export type {
   BatchReport,
   ExactlyOnceContext,

@@ -1,0 +1,77 @@
+import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { mockClient } from 'aws-sdk-client-mock';
+import { beforeEach, describe, expect, it } from 'vitest';
+import {
+  messageIdFromBusinessKey,
+  OnceflowProducer,
+  ProducerSendError,
+} from '../../../../lambda/producer/producer.js';
+
+// Partial batch failures and outages cannot be provoked on the emulator on demand; a mock gives them.
+const sqs = new SQSClient({ region: 'us-east-1' });
+const mock = mockClient(sqs);
+const noSleep = () => Promise.resolve();
+const producer = new OnceflowProducer({ sqs, queueUrl: 'q', maxAttempts: 3, sleep: noSleep });
+
+beforeEach(() => mock.reset());
+
+describe('OnceflowProducer', () => {
+  it('sends in batches of 10', async () => {
+    mock.on(SendMessageBatchCommand).resolves({ Failed: [] });
+
+    const ids = await producer.send(
+      Array.from({ length: 23 }, (_, i) => ({ messageId: `m${i}`, payload: i })),
+    );
+
+    expect(ids).toHaveLength(23);
+    expect(mock.commandCalls(SendMessageBatchCommand).map((c) => c.args[0].input.Entries?.length)).toEqual([
+      10, 10, 3,
+    ]);
+  });
+
+  it('sends again only the entries SQS refused, until they get through', async () => {
+    mock
+      .on(SendMessageBatchCommand)
+      .resolvesOnce({ Failed: [{ Id: '1', Code: 'InternalError', SenderFault: false }] })
+      .resolves({ Failed: [] });
+
+    await producer.send([
+      { messageId: 'a', payload: 1 },
+      { messageId: 'b', payload: 2 },
+    ]);
+
+    const second = mock.commandCalls(SendMessageBatchCommand)[1]?.args[0].input.Entries ?? [];
+    expect(second.map((entry) => JSON.parse(entry.MessageBody ?? '').messageId)).toEqual(['b']);
+  });
+
+  it('never drops a message: after the last attempt it throws with what was not sent', async () => {
+    mock.on(SendMessageBatchCommand).rejects(new Error('network down'));
+
+    const attempt = producer.send([{ messageId: 'a', payload: 1 }]);
+
+    await expect(attempt).rejects.toBeInstanceOf(ProducerSendError);
+    await expect(attempt).rejects.toMatchObject({
+      unsent: [{ messageId: 'a', reason: 'Error: network down' }],
+      sentMessageIds: [],
+    });
+    expect(mock.commandCalls(SendMessageBatchCommand)).toHaveLength(3);
+  });
+
+  it('derives the same messageId from the same business key', async () => {
+    mock.on(SendMessageBatchCommand).resolves({ Failed: [] });
+
+    const [first] = await producer.send([{ businessKey: 'order-42', payload: 1 }]);
+    const [again] = await producer.send([{ businessKey: 'order-42', payload: 1 }]);
+
+    expect(first).toBe(again);
+    expect(first).toBe(messageIdFromBusinessKey('order-42'));
+    expect(messageIdFromBusinessKey('order-43')).not.toBe(first);
+  });
+
+  it('refuses a message with neither messageId nor business key, before sending anything', async () => {
+    await expect(producer.send([{ payload: 1 }])).rejects.toThrow(
+      'Give each message a messageId or a businessKey.',
+    );
+    expect(mock.calls()).toHaveLength(0);
+  });
+});
