@@ -1,0 +1,41 @@
+import { type DynamoDBDocumentClient, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import type { SQSBatchItemFailure, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import type { MessageHandler } from '../lambda/sqs/batch-processor.js';
+import { StagedTransaction } from '../lambda/sqs/transaction.js';
+import { readMessage } from '../lambda/sqs/wire-format.js';
+
+/**
+ * The at-least-once floor, with NO deduplication: runs the handler and applies its staged writes directly, one
+ * transaction per record. It exists to measure against (the "raw writes" baseline) and to prove the audit can
+ * fail (`npm start` with dedup switched off). Never use it to process real messages.
+ */
+export function atLeastOnce(
+  handler: MessageHandler,
+  dynamoDb: DynamoDBDocumentClient,
+): (event: SQSEvent) => Promise<SQSBatchResponse> {
+  return async (event) => {
+    const batchItemFailures: SQSBatchItemFailure[] = [];
+    await Promise.all(
+      event.Records.map(async (record) => {
+        try {
+          const message = readMessage(record);
+          const tx = new StagedTransaction();
+          await handler(message, {
+            tx,
+            fencingToken: 0,
+            idempotencyKey: message.messageId,
+            attempt: message.receiveCount,
+            logger: console,
+            lambdaContext: undefined,
+          });
+          if (tx.staged.length > 0) {
+            await dynamoDb.send(new TransactWriteCommand({ TransactItems: [...tx.staged] }));
+          }
+        } catch {
+          batchItemFailures.push({ itemIdentifier: record.messageId });
+        }
+      }),
+    );
+    return { batchItemFailures };
+  };
+}
