@@ -9,6 +9,8 @@ import {
 /** The settings the DESIGN.md section 4 invariants relate, after defaults are merged and existing queues read. */
 export interface ConsumerTimingSettings {
   readonly functionTimeout: Duration;
+  /** How far worker clocks may disagree. @default CLOCK_SKEW_MARGIN (30 seconds) */
+  readonly clockSkewMargin?: Duration;
   readonly leaseDuration: Duration;
   readonly visibilityTimeout: Duration;
   readonly retentionPeriod: Duration;
@@ -105,11 +107,12 @@ export function findTimingViolations(settings: ConsumerTimingSettings): string[]
 }
 
 function leaseViolations(s: ConsumerTimingSettings): string[] {
-  const minimum = s.functionTimeout.plus(CLOCK_SKEW_MARGIN);
+  const margin = s.clockSkewMargin ?? CLOCK_SKEW_MARGIN;
+  const minimum = s.functionTimeout.plus(margin);
   if (seconds(s.leaseDuration) >= seconds(minimum)) return [];
   return [
     `leaseDuration (${human(s.leaseDuration)}) is shorter than functionTimeout (${human(s.functionTimeout)}) + ` +
-      `clock-skew margin (${human(CLOCK_SKEW_MARGIN)}) = ${human(minimum)}; the lease could end while Lambda is ` +
+      `clock-skew margin (${human(margin)}) = ${human(minimum)}; the lease could end while Lambda is ` +
       'still running the handler, and another consumer would take the message over. ' +
       `Fix: set leaseDuration to at least ${human(minimum)}, or lower functionTimeout.`,
   ];

@@ -70,8 +70,11 @@ export const ALARM_DEFAULTS = {
 } as const;
 
 /** The default lease: the longest an invocation can live, plus the clock-skew margin. */
-export function defaultLeaseDuration(functionTimeout: Duration): Duration {
-  return functionTimeout.plus(CLOCK_SKEW_MARGIN);
+export function defaultLeaseDuration(
+  functionTimeout: Duration,
+  clockSkewMargin = CLOCK_SKEW_MARGIN,
+): Duration {
+  return functionTimeout.plus(clockSkewMargin);
 }
 
 /** The default visibility timeout of a created source queue: at least 6 x function timeout and at least the lease. */

@@ -22,6 +22,7 @@ import {
 import { ConsumerMetrics } from './consumer-metrics.js';
 import { ConsumerConfigurationError } from './errors.js';
 import {
+  CLOCK_SKEW_MARGIN,
   CONSUMER_DEFAULTS,
   DEAD_LETTER_QUEUE_RETENTION_PERIOD,
   defaultLeaseDuration,
@@ -56,6 +57,11 @@ export interface ExactlyOnceConsumerProps {
   readonly functionTimeout?: Duration;
   /** Function memory, in MB. @default 512 */
   readonly memorySize?: number;
+  /**
+   * How far the clocks of two workers may disagree; the lease must outlast functionTimeout by at least this.
+   * @default Duration.seconds(30)
+   */
+  readonly clockSkewMargin?: Duration;
   /**
    * How long a claim is owned before another consumer may take it over. Must be at least functionTimeout + 30 s
    * of clock-skew margin.
@@ -154,7 +160,7 @@ export class ExactlyOnceConsumer extends Construct {
 
   constructor(scope: Construct, id: string, props: ExactlyOnceConsumerProps) {
     super(scope, id);
-    this.settings = resolveSettings(props);
+    this.settings = resolveConsumerSettings(props);
     const violations = [
       ...findPropsViolations({
         existingQueue: props.existingQueue !== undefined,
@@ -314,16 +320,21 @@ export class ExactlyOnceConsumer extends Construct {
   }
 }
 
-/** Merges defaults, then user props, then the attributes of an existing queue, then derives what depends on them. */
-function resolveSettings(props: ExactlyOnceConsumerProps): ExactlyOnceConsumerSettings {
+/**
+ * Merges defaults, then user props, then the attributes of an existing queue, then derives what depends on them.
+ * The local stack (`npm start`) derives its queues and lease from this too, so both agree on one definition.
+ */
+export function resolveConsumerSettings(props: ExactlyOnceConsumerProps): ExactlyOnceConsumerSettings {
   const d = CONSUMER_DEFAULTS;
   const functionTimeout = props.functionTimeout ?? d.functionTimeout;
-  const leaseDuration = props.leaseDuration ?? defaultLeaseDuration(functionTimeout);
+  const clockSkewMargin = props.clockSkewMargin ?? CLOCK_SKEW_MARGIN;
+  const leaseDuration = props.leaseDuration ?? defaultLeaseDuration(functionTimeout, clockSkewMargin);
   const common = {
     mode: props.mode ?? d.mode,
     memorySize: props.memorySize ?? d.memorySize,
     serviceName: props.serviceName ?? d.serviceName,
     functionTimeout,
+    clockSkewMargin,
     leaseDuration,
     dedupWindow: props.dedupWindow ?? d.dedupWindow,
     producerRetryHorizon: props.producerRetryHorizon ?? d.producerRetryHorizon,

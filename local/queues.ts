@@ -1,11 +1,20 @@
 import { CreateQueueCommand, GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import {
+  CONSUMER_DEFAULTS,
+  DEAD_LETTER_QUEUE_RETENTION_PERIOD,
+  SQS_ATTRIBUTE_DEFAULTS,
+} from '../lib/exactly-once-consumer-defaults.js';
 
 export interface QueuePairOptions {
   readonly fifo?: boolean;
-  /** @default 30 */
+  /** @default 30 (SQS's own default) */
   readonly visibilityTimeoutSeconds?: number;
-  /** Deliveries before SQS moves a message to the DLQ by itself. @default 10 */
+  /** @default 4 days, as the construct */
+  readonly retentionPeriodSeconds?: number;
+  /** Deliveries before SQS moves a message to the DLQ by itself. @default 10, as the construct */
   readonly maxReceiveCount?: number;
+  /** @default 14 days, as the construct */
+  readonly deadLetterRetentionPeriodSeconds?: number;
 }
 
 export interface QueuePair {
@@ -15,7 +24,7 @@ export interface QueuePair {
   readonly deadLetterQueueArn: string;
 }
 
-/** A source queue and its DLQ, wired with a redrive policy, as the CDK construct makes them. */
+/** A source queue and its DLQ, wired with a redrive policy, with the construct's defaults. */
 export async function createQueuePair(
   sqs: SQSClient,
   name: string,
@@ -25,14 +34,21 @@ export async function createQueuePair(
   const fifoAttributes: Record<string, string> = options.fifo === true ? { FifoQueue: 'true' } : {};
   const dlq = await createQueue(sqs, `${name}-dlq${suffix}`, {
     ...fifoAttributes,
-    MessageRetentionPeriod: '1209600',
+    MessageRetentionPeriod: String(
+      options.deadLetterRetentionPeriodSeconds ?? DEAD_LETTER_QUEUE_RETENTION_PERIOD.toSeconds(),
+    ),
   });
   const source = await createQueue(sqs, `${name}${suffix}`, {
     ...fifoAttributes,
-    VisibilityTimeout: String(options.visibilityTimeoutSeconds ?? 30),
+    VisibilityTimeout: String(
+      options.visibilityTimeoutSeconds ?? SQS_ATTRIBUTE_DEFAULTS.visibilityTimeout.toSeconds(),
+    ),
+    MessageRetentionPeriod: String(
+      options.retentionPeriodSeconds ?? CONSUMER_DEFAULTS.retentionPeriod.toSeconds(),
+    ),
     RedrivePolicy: JSON.stringify({
       deadLetterTargetArn: dlq.arn,
-      maxReceiveCount: options.maxReceiveCount ?? 10,
+      maxReceiveCount: options.maxReceiveCount ?? CONSUMER_DEFAULTS.maxReceiveCount,
     }),
   });
   return {

@@ -17,7 +17,7 @@ export interface RunningSqsLocal {
  * const sqs = localSqsClient(sqsLocal.endpoint);
  */
 export async function startSqsLocal(): Promise<RunningSqsLocal> {
-  const server = await startFauxqs({ port: 0, host: '127.0.0.1', logger: false });
+  const server = await startFauxqs({ port: 0, logger: false });
   return { endpoint: server.address, stop: () => server.stop() };
 }
 

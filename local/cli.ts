@@ -1,0 +1,237 @@
+/**
+ * `npm start`: the local exactly-once pipeline. Flags are documented in the README ("Run it locally").
+ */
+import { parseArgs } from 'node:util';
+import { JavaNotFoundError } from './dynamodb-local.js';
+import { type PipelineProgress, type PipelineReport, runPipeline } from './pipeline.js';
+
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
+const USAGE = `Usage: npm start -- [options]
+
+  --servers N           server processes (default 4)
+  --messages N          unique messages (default 20000)
+  --duplicate-rate R    share of messages sent again later, 0..1 (default 0.3)
+  --crash-rate R        kill -9 of a server per 1,000 messages (default 1; 0 = none)
+  --zombies N           servers frozen past their lease, then resumed (default 1)
+  --malformed N         malformed messages that must be parked (default 8)
+  --mode lease|optimistic  (default lease)
+  --seed N              run plan seed (default 1)
+  --json                machine-readable report on stdout
+  --keep                leave the services up and print endpoints and table names
+  --help`;
+
+function main(): Promise<number> {
+  const { values } = parseArgs({
+    options: {
+      servers: { type: 'string' },
+      messages: { type: 'string' },
+      'duplicate-rate': { type: 'string' },
+      'crash-rate': { type: 'string' },
+      zombies: { type: 'string' },
+      malformed: { type: 'string' },
+      mode: { type: 'string' },
+      seed: { type: 'string' },
+      json: { type: 'boolean', default: false },
+      keep: { type: 'boolean', default: false },
+      help: { type: 'boolean', default: false },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    console.log(USAGE);
+    return Promise.resolve(0);
+  }
+  const mode = values.mode ?? 'lease';
+  if (mode !== 'lease' && mode !== 'optimistic')
+    throw new UsageError(`--mode must be lease or optimistic, not ${mode}`);
+  const options = {
+    servers: integer('servers', values.servers, 1, 32),
+    messages: integer('messages', values.messages, 1, 1_000_000),
+    duplicateRate: fraction('duplicate-rate', values['duplicate-rate']),
+    crashRate: number('crash-rate', values['crash-rate']),
+    zombies: integer('zombies', values.zombies, 0, 10),
+    malformed: integer('malformed', values.malformed, 0, 10_000),
+    seed: integer('seed', values.seed, 0, 2 ** 31),
+    mode,
+    keep: values.keep,
+  } as const;
+  return run(options, values.json);
+}
+
+async function run(options: Parameters<typeof runPipeline>[0], json: boolean): Promise<number> {
+  const controller = new AbortController();
+  let interrupted = false;
+  const onSignal = () => {
+    if (interrupted) process.exit(130);
+    interrupted = true;
+    process.stderr.write('\nStopping: servers, emulator and DynamoDB Local...\n');
+    controller.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  const progress = new ProgressLine();
+  process.stderr.write('Starting DynamoDB Local, the SQS emulator and the servers...\n');
+  try {
+    const report = await runPipeline({
+      ...options,
+      signal: controller.signal,
+      onProgress: (p) => progress.update(p),
+    });
+    progress.done();
+    if (json) {
+      const { stack: _running, ...printable } = report;
+      process.stdout.write(`${JSON.stringify(printable, null, 2)}\n`);
+    } else {
+      printSummary(report);
+    }
+    if (report.stack !== undefined) await keepRunning(report);
+    return report.ok ? 0 : 1;
+  } catch (error) {
+    progress.done();
+    if (interrupted) return 130;
+    throw error;
+  }
+}
+
+function printSummary(report: PipelineReport): void {
+  const c = report.counts;
+  const rows: [string, string][] = [
+    ['unique messages sent', fmt(report.sent.unique)],
+    ['re-sent duplicates', fmt(report.sent.duplicates)],
+    ['malformed sent', fmt(report.sent.malformed)],
+    ['processed (applied)', fmt(c.processed)],
+    ['duplicates suppressed', fmt(c.duplicatesSuppressed)],
+    ['in-flight deferrals', fmt(c.inFlightDeferrals)],
+    ['takeovers', fmt(c.takeovers)],
+    ['zombie commits rejected', fmt(c.zombiesRejected)],
+    ['parked in the DLQ', fmt(c.parked)],
+    [
+      'servers killed (-9)',
+      `${fmt(c.crashes)} (${Object.entries(c.crashesByPoint)
+        .map(([point, n]) => `${point} ${n}`)
+        .join(', ')})`,
+    ],
+    ['elapsed', `${(report.elapsedMs / 1000).toFixed(1)} s`],
+    ['throughput', `${fmt(Math.round(report.messagesPerSecond))} msgs/s`],
+    [
+      'send-to-commit p50 / p99',
+      `${report.sendToCommitMs.p50 ?? '-'} ms / ${report.sendToCommitMs.p99 ?? '-'} ms`,
+    ],
+    ['server peak RSS', `${report.serverPeakRssMb.toFixed(0)} MB`],
+  ];
+  const width = Math.max(...rows.map(([label]) => label.length));
+  console.log('');
+  for (const [label, value] of rows) console.log(`  ${label.padEnd(width)}  ${value}`);
+  const a = report.audit;
+  console.log('');
+  console.log(
+    a.ok
+      ? `AUDIT PASSED: ${fmt(a.applied)} unique messages applied exactly once, ${fmt(a.malformedParked)} malformed parked with a reason, every balance matches.`
+      : `AUDIT FAILED: missing ${a.missing.length}, unexpected ${a.unexpected.length}, applied and parked ${a.appliedAndParked.length}, ` +
+          `balance mismatches ${a.balanceMismatches.length}, malformed parked ${a.malformedParked}/${a.malformedExpected}.`,
+  );
+  if (!a.ok) {
+    for (const m of a.balanceMismatches.slice(0, 5)) {
+      console.log(`  ${m.accountId}: balance ${m.balanceCents}, expected ${m.expectedCents}`);
+    }
+  }
+  console.log(`Server logs: ${report.logFile}`);
+}
+
+async function keepRunning(report: PipelineReport): Promise<void> {
+  const stack = report.stack;
+  if (stack === undefined) return;
+  console.log('');
+  console.log('Services are still up (--keep). Ctrl-C stops them.');
+  console.log(`  DynamoDB Local   ${stack.dynamoDbEndpoint}`);
+  console.log(`  SQS emulator     ${stack.sqsEndpoint}`);
+  console.log(`  claims table     ${stack.claimsTableName}`);
+  console.log(`  accounts table   ${stack.ledgerTables.accountsTableName}`);
+  console.log(`  entries table    ${stack.ledgerTables.entriesTableName}`);
+  console.log(`  source queue     ${stack.queues.queueUrl}`);
+  console.log(`  dead-letter q.   ${stack.queues.deadLetterQueueUrl}`);
+  console.log('  credentials      AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local AWS_REGION=us-east-1');
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  await stack.stop();
+}
+
+/** A single redrawn line on a terminal; a plain line every few seconds otherwise (CI logs). */
+class ProgressLine {
+  private readonly tty = process.stderr.isTTY === true;
+  private lastPlainMs = 0;
+
+  update(p: PipelineProgress): void {
+    const fraction = p.expectedProcessed === 0 ? 1 : Math.min(1, p.processed / p.expectedProcessed);
+    const width = 24;
+    const filled = Math.round(fraction * width);
+    const rate = p.elapsedMs > 0 ? Math.round((p.processed / p.elapsedMs) * 1000) : 0;
+    const line =
+      `[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${(fraction * 100).toFixed(0).padStart(3)}% ` +
+      `${fmt(p.processed)}/${fmt(p.expectedProcessed)} · ${fmt(rate)} msg/s · sent ${fmt(p.sent)}/${fmt(p.toSend)} · ` +
+      `dup ${fmt(p.duplicatesSuppressed)} · takeovers ${p.takeovers} · zombies ${p.zombiesRejected} · ` +
+      `parked ${p.parked} · kills ${p.crashes}`;
+    if (this.tty) {
+      process.stderr.write(`\r\x1b[2K${line}`);
+    } else if (Date.now() - this.lastPlainMs > 3_000) {
+      this.lastPlainMs = Date.now();
+      process.stderr.write(`${line}\n`);
+    }
+  }
+
+  done(): void {
+    if (this.tty) process.stderr.write('\n');
+  }
+}
+
+class UsageError extends Error {}
+
+function integer(name: string, value: string | undefined, min: number, max: number): number | undefined {
+  if (value === undefined) return undefined;
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed < min || parsed > max) {
+    throw new UsageError(`--${name} must be a whole number from ${min} to ${max}, not ${value}`);
+  }
+  return parsed;
+}
+
+function fraction(name: string, value: string | undefined): number | undefined {
+  const parsed = number(name, value);
+  if (parsed !== undefined && parsed > 1)
+    throw new UsageError(`--${name} must be between 0 and 1, not ${value}`);
+  return parsed;
+}
+
+function number(name: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const parsed = Number(value);
+  if (!Number.isFinite(parsed) || parsed < 0)
+    throw new UsageError(`--${name} must be a number >= 0, not ${value}`);
+  return parsed;
+}
+
+function fmt(n: number): string {
+  return n.toLocaleString('en-US');
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    // Expected failures get one clear line, not a stack trace.
+    if (error instanceof JavaNotFoundError || error instanceof UsageError) {
+      console.error(error.message);
+      if (error instanceof UsageError) console.error(USAGE);
+      process.exit(2);
+    }
+    if (error instanceof TypeError && 'code' in error && String(error.code).startsWith('ERR_PARSE_ARGS')) {
+      console.error(error.message);
+      console.error(USAGE);
+      process.exit(2);
+    }
+    console.error(error instanceof Error ? `Error: ${error.message}` : String(error));
+    process.exit(1);
+  },
+);

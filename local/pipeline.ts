@@ -1,0 +1,618 @@
+import { type ChildProcess, fork } from 'node:child_process';
+import { openSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import {
+  DeleteMessageBatchCommand,
+  GetQueueAttributesCommand,
+  ReceiveMessageCommand,
+  SendMessageBatchCommand,
+} from '@aws-sdk/client-sqs';
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { auditLedger, type LedgerAudit, type SentPayment } from '../lambda/app/ledger.js';
+import type { RecordOutcomeKind } from '../lambda/index.js';
+import {
+  messageIdFromBusinessKey,
+  OnceflowProducer,
+  type OutgoingMessage,
+} from '../lambda/producer/producer.js';
+import { type LocalStack, serverEnvironment, startLocalStack } from './local-stack.js';
+import { seededRandom } from './random.js';
+import {
+  CRASH_POINTS,
+  type CrashPoint,
+  emptyCounts,
+  type ParentMessage,
+  SERVER_ENV,
+  type ServerMessage,
+} from './server-protocol.js';
+
+export interface PipelineOptions {
+  /** Server processes. @default 4 */
+  readonly servers?: number;
+  /** Unique valid messages. @default 20_000 */
+  readonly messages?: number;
+  /** Share of messages sent again later, some while the first copy is in flight. @default 0.3 */
+  readonly duplicateRate?: number;
+  /** kill -9 of a server per 1,000 messages, cycling through the protocol's crash points. @default 1 */
+  readonly crashRate?: number;
+  /** Servers frozen (SIGSTOP) past their lease, then resumed to commit late. @default 1 */
+  readonly zombies?: number;
+  /** Malformed messages (not JSON, no id, oversized id, bad payload) that must be parked. @default 8 */
+  readonly malformed?: number;
+  /** @default 'lease' */
+  readonly mode?: 'lease' | 'optimistic';
+  /** @default 1 */
+  readonly seed?: number;
+  /** Accounts the payments spread over. @default 500 */
+  readonly accounts?: number;
+  /** Send at this many messages per second; as fast as possible when undefined. */
+  readonly offeredLoadPerSecond?: number;
+  /** Leave the services running; the caller stops them with `report.stack.stop()`. */
+  readonly keep?: boolean;
+  /** Test-only: servers process with no deduplication, so the audit must fail. */
+  readonly unsafeDisableDedup?: boolean;
+  readonly onProgress?: (progress: PipelineProgress) => void;
+  readonly signal?: AbortSignal;
+}
+
+export interface PipelineCounts {
+  readonly processed: number;
+  readonly duplicatesSuppressed: number;
+  readonly inFlightDeferrals: number;
+  readonly retried: number;
+  readonly takeovers: number;
+  readonly zombiesRejected: number;
+  readonly parked: number;
+  readonly crashes: number;
+  readonly crashesByPoint: Record<CrashPoint, number>;
+  readonly restarts: number;
+}
+
+export interface PipelineProgress extends PipelineCounts {
+  readonly sent: number;
+  readonly toSend: number;
+  readonly expectedProcessed: number;
+  readonly elapsedMs: number;
+}
+
+export interface PipelineReport {
+  readonly ok: boolean;
+  readonly options: Required<Omit<PipelineOptions, 'onProgress' | 'signal' | 'offeredLoadPerSecond'>> & {
+    offeredLoadPerSecond: number | null;
+  };
+  readonly counts: PipelineCounts;
+  readonly sent: { readonly unique: number; readonly duplicates: number; readonly malformed: number };
+  readonly audit: LedgerAudit & { readonly malformedParked: number; readonly malformedExpected: number };
+  readonly elapsedMs: number;
+  readonly messagesPerSecond: number;
+  readonly sendToCommitMs: { readonly p50: number | null; readonly p99: number | null };
+  readonly serverPeakRssMb: number;
+  readonly logFile: string;
+  /** Present with `keep`: the running services. */
+  readonly stack?: LocalStack;
+}
+
+const SERVER_ENTRY = fileURLToPath(new URL('./server.ts', import.meta.url));
+const DRAIN_TIMEOUT_MS = 10 * 60_000;
+
+/**
+ * The local exactly-once pipeline: DynamoDB Local + the SQS emulator, N server processes that poll like the Lambda
+ * event source mapping, a producer sending payments with duplicates, faults (kill -9 at protocol points, a zombie,
+ * malformed messages), and at the end an audit of the ledger against what was sent.
+ *
+ * @example
+ * const report = await runPipeline({ messages: 2_000 });
+ * process.exitCode = report.ok ? 0 : 1;
+ */
+export async function runPipeline(options: PipelineOptions = {}): Promise<PipelineReport> {
+  const settings = {
+    servers: options.servers ?? 4,
+    messages: options.messages ?? 20_000,
+    duplicateRate: options.duplicateRate ?? 0.3,
+    crashRate: options.crashRate ?? 1,
+    zombies: options.zombies ?? 1,
+    malformed: options.malformed ?? 8,
+    mode: options.mode ?? 'lease',
+    seed: options.seed ?? 1,
+    accounts: options.accounts ?? 500,
+    keep: options.keep ?? false,
+    unsafeDisableDedup: options.unsafeDisableDedup ?? false,
+  };
+  const random = seededRandom(settings.seed);
+  const startedMs = Date.now();
+  const stack = await startLocalStack(`onceflow-${settings.seed}`);
+  const fleet = new ServerFleet(stack, settings.mode, settings.unsafeDisableDedup);
+  const stopAll = async () => {
+    await fleet.stop();
+    if (!settings.keep) await stack.stop();
+  };
+  const onAbort = () => void stopAll();
+  options.signal?.addEventListener('abort', onAbort, { once: true });
+
+  try {
+    await fleet.start(settings.servers);
+    const plan = planMessages(settings, random);
+    const faults = new FaultScheduler(fleet, stack, settings, random);
+    const progress = () =>
+      options.onProgress?.({
+        ...fleet.counts(),
+        sent: producerState.sent,
+        toSend: plan.sends.length,
+        expectedProcessed: plan.unique.length,
+        elapsedMs: Date.now() - startedMs,
+      });
+    fleet.onBatch = () => faults.onProgress(fleet.counts().processed);
+    const ticker = setInterval(progress, 250);
+    const producerState = { sent: 0 };
+    try {
+      await sendAll(stack, plan.sends, options.offeredLoadPerSecond, producerState, options.signal);
+      await faults.settled();
+      await waitUntilDrained(stack, fleet, options.signal);
+    } finally {
+      clearInterval(ticker);
+      progress();
+    }
+    await fleet.stop();
+
+    const parked = await drainDeadLetters(stack);
+    const ledgerAudit = await auditLedger(stack.dynamoDb, stack.ledgerTables, plan.unique, parked.messageIds);
+    const audit = {
+      ...ledgerAudit,
+      malformedParked: parked.withoutValidPayment(plan.unique),
+      malformedExpected: plan.malformedCount,
+      ok: ledgerAudit.ok && parked.withoutValidPayment(plan.unique) === plan.malformedCount,
+    };
+    const elapsedMs = Date.now() - startedMs;
+    const latencies = fleet.sendToCommitMs.sort((a, b) => a - b);
+    return {
+      ok: audit.ok,
+      options: { ...settings, offeredLoadPerSecond: options.offeredLoadPerSecond ?? null },
+      counts: fleet.counts(),
+      sent: { unique: plan.unique.length, duplicates: plan.duplicateCount, malformed: plan.malformedCount },
+      audit,
+      elapsedMs,
+      messagesPerSecond: (plan.unique.length / elapsedMs) * 1000,
+      sendToCommitMs: { p50: percentile(latencies, 0.5), p99: percentile(latencies, 0.99) },
+      serverPeakRssMb: fleet.peakRssMb,
+      logFile: fleet.logFile,
+      ...(settings.keep ? { stack } : {}),
+    };
+  } finally {
+    options.signal?.removeEventListener('abort', onAbort);
+    await fleet.stop();
+    if (!settings.keep) await stack.stop();
+  }
+}
+
+interface MessagePlan {
+  readonly unique: SentPayment[];
+  /** Every send, in order, with when (ms after start) it may go at the earliest. */
+  readonly sends: {
+    readonly message: OutgoingMessage | { readonly rawBody: string };
+    readonly notBeforeMs: number;
+  }[];
+  readonly duplicateCount: number;
+  readonly malformedCount: number;
+}
+
+/** Payments with out-of-order timestamps, delayed re-sends of some, and malformed bodies spread through. */
+function planMessages(
+  settings: { messages: number; duplicateRate: number; malformed: number; accounts: number; seed: number },
+  random: () => number,
+): MessagePlan {
+  const unique: SentPayment[] = [];
+  const sends: MessagePlan['sends'] = [];
+  const baseMs = Date.now();
+  let duplicateCount = 0;
+  for (let i = 0; i < settings.messages; i++) {
+    const payment: SentPayment = {
+      messageId: messageIdFromBusinessKey(`payment-${settings.seed}-${i}`),
+      accountId: `acct-${Math.floor(random() * settings.accounts)}`,
+      amountCents: 1 + Math.floor(random() * 10_000),
+    };
+    unique.push(payment);
+    const message: OutgoingMessage = {
+      messageId: payment.messageId,
+      // Producers' clocks disagree and retries reorder: timestamps are deliberately not monotonic.
+      timestamp: new Date(baseMs + i - Math.floor(random() * 5_000)).toISOString(),
+      payload: { accountId: payment.accountId, amountCents: payment.amountCents },
+    };
+    sends.push({ message, notBeforeMs: 0 });
+    if (random() < settings.duplicateRate) {
+      duplicateCount += 1;
+      // Some re-sends land while the first copy is still in flight, some long after it is DONE.
+      sends.push({ message, notBeforeMs: Math.floor(random() * 3_000) });
+    }
+  }
+  const malformedBodies = [
+    'this is not JSON',
+    JSON.stringify({ timestamp: 1, payload: { accountId: 'acct-0', amountCents: 1 } }),
+    JSON.stringify({ messageId: 'x'.repeat(600), timestamp: 1, payload: {} }),
+    JSON.stringify({
+      messageId: `bad-payload-${settings.seed}`,
+      timestamp: 1,
+      payload: { accountId: 'acct-0' },
+    }),
+  ];
+  for (let i = 0; i < settings.malformed; i++) {
+    const body = malformedBodies[i % malformedBodies.length] ?? 'this is not JSON';
+    const distinct = body.includes('bad-payload') ? body.replace('bad-payload-', `bad-payload-${i}-`) : body;
+    const at = Math.floor(random() * sends.length);
+    sends.splice(at, 0, { message: { rawBody: distinct }, notBeforeMs: 0 });
+  }
+  return { unique, sends, duplicateCount, malformedCount: settings.malformed };
+}
+
+/** Sends the plan with the producer (several batches in flight); raw bodies go as they are. */
+async function sendAll(
+  stack: LocalStack,
+  sends: MessagePlan['sends'],
+  offeredLoadPerSecond: number | undefined,
+  state: { sent: number },
+  signal: AbortSignal | undefined,
+): Promise<void> {
+  const producer = new OnceflowProducer({ sqs: stack.sqs, queueUrl: stack.queues.queueUrl });
+  const startMs = Date.now();
+  const immediate = sends.filter((s) => s.notBeforeMs === 0);
+  const delayed = sends.filter((s) => s.notBeforeMs > 0).sort((a, b) => a.notBeforeMs - b.notBeforeMs);
+  const sendChunk = async (chunk: typeof sends) => {
+    const messages = chunk.flatMap((s) => ('rawBody' in s.message ? [] : [s.message]));
+    const raw = chunk.flatMap((s) => ('rawBody' in s.message ? [s.message.rawBody] : []));
+    if (messages.length > 0) await producer.send(messages);
+    if (raw.length > 0) {
+      await stack.sqs.send(
+        new SendMessageBatchCommand({
+          QueueUrl: stack.queues.queueUrl,
+          Entries: raw.map((body, index) => ({ Id: String(index), MessageBody: body })),
+        }),
+      );
+    }
+    state.sent += chunk.length;
+  };
+
+  const delayedSends = (async () => {
+    for (let i = 0; i < delayed.length; i += 10) {
+      const chunk = delayed.slice(i, i + 10);
+      const dueMs = startMs + (chunk[chunk.length - 1]?.notBeforeMs ?? 0);
+      const waitMs = dueMs - Date.now();
+      if (waitMs > 0) await sleep(waitMs);
+      if (signal?.aborted) return;
+      await sendChunk(chunk);
+    }
+  })();
+
+  const chunks: (typeof sends)[] = [];
+  for (let i = 0; i < immediate.length; i += 10) chunks.push(immediate.slice(i, i + 10));
+  const inFlight = offeredLoadPerSecond === undefined ? 8 : 1;
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: inFlight }, async () => {
+      while (next < chunks.length && signal?.aborted !== true) {
+        const index = next++;
+        const chunk = chunks[index];
+        if (chunk === undefined) break;
+        if (offeredLoadPerSecond !== undefined) {
+          const dueMs = startMs + ((index * 10) / offeredLoadPerSecond) * 1000;
+          const waitMs = dueMs - Date.now();
+          if (waitMs > 0) await sleep(waitMs);
+        }
+        await sendChunk(chunk);
+      }
+    }),
+  );
+  await delayedSends;
+}
+
+/** Done when the source queue has held nothing, visible or in flight, for a few checks in a row. */
+async function waitUntilDrained(stack: LocalStack, fleet: ServerFleet, signal: AbortSignal | undefined) {
+  const deadline = Date.now() + DRAIN_TIMEOUT_MS;
+  let emptyChecks = 0;
+  while (emptyChecks < 3) {
+    if (signal?.aborted === true) throw new Error('Stopped.');
+    if (Date.now() > deadline) throw new Error('The source queue did not drain within 10 minutes.');
+    await sleep(500);
+    const { Attributes = {} } = await stack.sqs.send(
+      new GetQueueAttributesCommand({
+        QueueUrl: stack.queues.queueUrl,
+        AttributeNames: [
+          'ApproximateNumberOfMessages',
+          'ApproximateNumberOfMessagesNotVisible',
+          'ApproximateNumberOfMessagesDelayed',
+        ],
+      }),
+    );
+    const left =
+      Number(Attributes.ApproximateNumberOfMessages ?? 0) +
+      Number(Attributes.ApproximateNumberOfMessagesNotVisible ?? 0) +
+      Number(Attributes.ApproximateNumberOfMessagesDelayed ?? 0);
+    emptyChecks = left === 0 && !fleet.busy() ? emptyChecks + 1 : 0;
+  }
+}
+
+/** Everything parked in the DLQ: the messageIds it carries, and how many bodies had no valid payment. */
+async function drainDeadLetters(stack: LocalStack) {
+  const bodies: string[] = [];
+  for (;;) {
+    const { Messages = [] } = await stack.sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: stack.queues.deadLetterQueueUrl, MaxNumberOfMessages: 10 }),
+    );
+    if (Messages.length === 0) break;
+    bodies.push(...Messages.map((m) => m.Body ?? ''));
+    await stack.sqs.send(
+      new DeleteMessageBatchCommand({
+        QueueUrl: stack.queues.deadLetterQueueUrl,
+        Entries: Messages.map((m, index) => ({ Id: String(index), ReceiptHandle: m.ReceiptHandle })),
+      }),
+    );
+  }
+  const messageIds = new Set<string>();
+  for (const body of bodies) {
+    const id = messageIdOf(body);
+    if (id !== undefined) messageIds.add(id);
+  }
+  return {
+    messageIds,
+    /** DLQ entries that are not one of the valid payments: the malformed ones. */
+    withoutValidPayment: (valid: readonly SentPayment[]) => {
+      const validIds = new Set(valid.map((p) => p.messageId));
+      return bodies.filter((body) => {
+        const id = messageIdOf(body);
+        return id === undefined || !validIds.has(id);
+      }).length;
+    },
+  };
+}
+
+function messageIdOf(body: string): string | undefined {
+  try {
+    const parsed: unknown = JSON.parse(body);
+    if (parsed !== null && typeof parsed === 'object' && 'messageId' in parsed) {
+      return typeof parsed.messageId === 'string' ? parsed.messageId : undefined;
+    }
+  } catch {
+    return undefined;
+  }
+  return undefined;
+}
+
+/** The server processes: started, restarted after a kill -9, stopped; their reports summed. */
+class ServerFleet {
+  readonly logFile = join(tmpdir(), `onceflow-local-${process.pid}.log`);
+  readonly sendToCommitMs: number[] = [];
+  peakRssMb = 0;
+  onBatch: (() => void) | undefined;
+  private readonly servers = new Map<number, ChildProcess>();
+  private readonly outcomeCounts = emptyCounts();
+  private takeovers = 0;
+  private crashes = 0;
+  private readonly crashesByPoint: Record<CrashPoint, number> = {
+    'after-claim': 0,
+    'after-stage': 0,
+    'during-commit': 0,
+    'after-commit': 0,
+  };
+  private restarts = 0;
+  private stopping = false;
+  private readonly armedCrash = new Map<ChildProcess, CrashPoint>();
+  private readonly frozen = new Set<ChildProcess>();
+  zombieReady: ((server: ChildProcess, messageId: string, fencingToken: number) => void) | undefined;
+
+  constructor(
+    private readonly stack: LocalStack,
+    private readonly mode: 'lease' | 'optimistic',
+    private readonly unsafeDisableDedup: boolean,
+  ) {}
+
+  async start(count: number): Promise<void> {
+    await Promise.all(Array.from({ length: count }, (_, slot) => this.spawn(slot)));
+  }
+
+  live(): ChildProcess[] {
+    return [...this.servers.values()].filter(
+      (s) => s.exitCode === null && s.signalCode === null && !this.frozen.has(s),
+    );
+  }
+
+  send(server: ChildProcess, message: ParentMessage): void {
+    if (message.type === 'arm-crash') this.armedCrash.set(server, message.point);
+    server.send(message);
+  }
+
+  freeze(server: ChildProcess): void {
+    this.frozen.add(server);
+    server.kill('SIGSTOP');
+  }
+
+  thaw(server: ChildProcess): void {
+    server.kill('SIGCONT');
+    this.frozen.delete(server);
+    this.send(server, { type: 'zombie-go' });
+  }
+
+  busy(): boolean {
+    return this.frozen.size > 0;
+  }
+
+  counts(): PipelineCounts {
+    const c = this.outcomeCounts;
+    return {
+      processed: c.Processed,
+      duplicatesSuppressed: c.Duplicate,
+      inFlightDeferrals: c.InFlight,
+      retried: c.Retried,
+      takeovers: this.takeovers,
+      zombiesRejected: c.ZombieRejected,
+      parked: c.Parked,
+      crashes: this.crashes,
+      crashesByPoint: { ...this.crashesByPoint },
+      restarts: this.restarts,
+    };
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    const exits = [...this.servers.values()].map(
+      (server) =>
+        new Promise<void>((resolve) => {
+          if (server.exitCode !== null || server.signalCode !== null) return resolve();
+          const force = setTimeout(() => server.kill('SIGKILL'), 3_000);
+          server.once('exit', () => {
+            clearTimeout(force);
+            resolve();
+          });
+          if (this.frozen.has(server)) server.kill('SIGCONT');
+          if (server.connected) server.send({ type: 'stop' } satisfies ParentMessage);
+          else server.kill('SIGTERM');
+        }),
+    );
+    await Promise.all(exits);
+  }
+
+  private spawn(slot: number): Promise<void> {
+    const log = openSync(this.logFile, 'a');
+    const server = fork(SERVER_ENTRY, [], {
+      execArgv: ['--import', 'tsx'],
+      stdio: ['ignore', log, log, 'ipc'],
+      env: {
+        ...process.env,
+        ...serverEnvironment(this.stack, this.mode),
+        [SERVER_ENV.queueUrl]: this.stack.queues.queueUrl,
+        [SERVER_ENV.queueArn]: this.stack.queues.queueArn,
+        [SERVER_ENV.batchSize]: String(this.stack.batchSize),
+        ...(this.unsafeDisableDedup ? { [SERVER_ENV.unsafeNoDedup]: '1' } : {}),
+      },
+    });
+    this.servers.set(slot, server);
+    server.on('message', (message: ServerMessage) => this.onMessage(server, message));
+    server.once('exit', (_code, signal) => {
+      const point = this.armedCrash.get(server);
+      this.armedCrash.delete(server);
+      this.frozen.delete(server);
+      if (this.stopping) return;
+      if (signal === 'SIGKILL' && point !== undefined) {
+        this.crashes += 1;
+        this.crashesByPoint[point] += 1;
+      }
+      // A dead server is restarted, as Lambda would start a new container.
+      this.restarts += 1;
+      void this.spawn(slot);
+    });
+    return new Promise((resolve, reject) => {
+      const onExit = () =>
+        reject(new Error(`server ${slot} exited before it was ready; see ${this.logFile}`));
+      server.once('exit', onExit);
+      server.on('message', (message: ServerMessage) => {
+        if (message.type !== 'ready') return;
+        server.off('exit', onExit);
+        resolve();
+      });
+    });
+  }
+
+  private onMessage(server: ChildProcess, message: ServerMessage): void {
+    switch (message.type) {
+      case 'batch': {
+        for (const [kind, count] of Object.entries(message.counts)) {
+          if (isOutcomeKind(kind)) this.outcomeCounts[kind] += count;
+        }
+        this.takeovers += message.takeovers;
+        for (const ms of message.sendToCommitMs) this.sendToCommitMs.push(ms);
+        this.onBatch?.();
+        break;
+      }
+      case 'zombie-ready':
+        this.zombieReady?.(server, message.messageId, message.fencingToken);
+        break;
+      case 'memory':
+        this.peakRssMb = Math.max(this.peakRssMb, message.rssMb);
+        break;
+      case 'ready':
+        break;
+    }
+  }
+}
+
+function isOutcomeKind(kind: string): kind is RecordOutcomeKind {
+  return kind in emptyCounts();
+}
+
+/** Arms kill -9s at processed-count milestones (cycling crash points) and runs the zombies. */
+class FaultScheduler {
+  private readonly crashMilestones: number[];
+  private readonly zombieMilestones: number[];
+  private crashIndex = 0;
+  private readonly zombieRuns: Promise<void>[] = [];
+
+  constructor(
+    private readonly fleet: ServerFleet,
+    private readonly stack: LocalStack,
+    settings: { messages: number; crashRate: number; zombies: number },
+    private readonly random: () => number,
+  ) {
+    const crashes =
+      settings.crashRate > 0 ? Math.max(1, Math.round((settings.messages * settings.crashRate) / 1000)) : 0;
+    this.crashMilestones = spread(crashes, settings.messages, 0.1, 0.8);
+    this.zombieMilestones = spread(settings.zombies, settings.messages, 0.05, 0.5);
+    fleet.zombieReady = (server, messageId, fencingToken) => {
+      this.zombieRuns.push(this.runZombie(server, messageId, fencingToken));
+    };
+  }
+
+  onProgress(processed: number): void {
+    while (this.crashMilestones[0] !== undefined && processed >= this.crashMilestones[0]) {
+      this.crashMilestones.shift();
+      const point = CRASH_POINTS[this.crashIndex++ % CRASH_POINTS.length] ?? 'after-claim';
+      const server = this.pick();
+      if (server !== undefined) this.fleet.send(server, { type: 'arm-crash', point });
+    }
+    while (this.zombieMilestones[0] !== undefined && processed >= this.zombieMilestones[0]) {
+      this.zombieMilestones.shift();
+      const server = this.pick();
+      if (server !== undefined) this.fleet.send(server, { type: 'arm-zombie' });
+    }
+  }
+
+  /** Resolves when every zombie has been frozen, overtaken and resumed. */
+  async settled(): Promise<void> {
+    await Promise.all(this.zombieRuns);
+  }
+
+  private pick() {
+    const live = this.fleet.live();
+    return live[Math.floor(this.random() * live.length)];
+  }
+
+  /** Freeze the server past its lease, wait until another server has taken its message over, then resume it. */
+  private async runZombie(
+    server: ReturnType<ServerFleet['live']>[number],
+    messageId: string,
+    fencingToken: number,
+  ) {
+    this.fleet.freeze(server);
+    const deadline = Date.now() + 60_000;
+    while (Date.now() < deadline) {
+      await sleep(250);
+      const { Item } = await this.stack.dynamoDb.send(
+        new GetCommand({ TableName: this.stack.claimsTableName, Key: { messageId }, ConsistentRead: true }),
+      );
+      if (Item !== undefined && Item.status === 'DONE' && Number(Item.fencingToken) > fencingToken) break;
+    }
+    this.fleet.thaw(server);
+  }
+}
+
+/** n milestones evenly spread between fractions `from` and `to` of total. */
+function spread(n: number, total: number, from: number, to: number): number[] {
+  return Array.from({ length: n }, (_, i) => Math.floor(total * (from + ((to - from) * (i + 1)) / (n + 1))));
+}
+
+function percentile(sorted: readonly number[], p: number): number | null {
+  if (sorted.length === 0) return null;
+  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? null;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

@@ -1,0 +1,54 @@
+import type { SQSEvent } from 'aws-lambda';
+import type { BatchReport, RecordOutcomeKind } from '../lambda/index.js';
+
+/** Where a server can be made to die (kill -9), along the claim protocol. */
+export const CRASH_POINTS = ['after-claim', 'after-stage', 'during-commit', 'after-commit'] as const;
+export type CrashPoint = (typeof CRASH_POINTS)[number];
+
+/** Environment of a server process, besides what the deployed function gets. */
+export const SERVER_ENV = {
+  queueUrl: 'ONCEFLOW_LOCAL_QUEUE_URL',
+  queueArn: 'ONCEFLOW_LOCAL_QUEUE_ARN',
+  batchSize: 'ONCEFLOW_LOCAL_BATCH_SIZE',
+  /** Test-only: process with NO deduplication, to prove the audit can fail. */
+  unsafeNoDedup: 'ONCEFLOW_LOCAL_UNSAFE_NO_DEDUP',
+} as const;
+
+export type ParentMessage =
+  | { readonly type: 'arm-crash'; readonly point: CrashPoint }
+  | { readonly type: 'arm-zombie' }
+  | { readonly type: 'zombie-go' }
+  | { readonly type: 'stop' };
+
+export interface BatchSummary {
+  readonly counts: Record<RecordOutcomeKind, number>;
+  readonly takeovers: number;
+  /** Send (SQS SentTimestamp) to commit, per record processed now. */
+  readonly sendToCommitMs: number[];
+}
+
+export type ServerMessage =
+  | { readonly type: 'ready' }
+  | ({ readonly type: 'batch' } & BatchSummary)
+  | { readonly type: 'zombie-ready'; readonly messageId: string; readonly fencingToken: number }
+  | { readonly type: 'memory'; readonly rssMb: number };
+
+export function emptyCounts(): Record<RecordOutcomeKind, number> {
+  return { Processed: 0, Duplicate: 0, InFlight: 0, Retried: 0, Parked: 0, ZombieRejected: 0 };
+}
+
+export function summarize(report: BatchReport, event: SQSEvent, committedAtMs: number): BatchSummary {
+  const counts = emptyCounts();
+  const sentAt = new Map(event.Records.map((r) => [r.messageId, Number(r.attributes.SentTimestamp)]));
+  const sendToCommitMs: number[] = [];
+  let takeovers = 0;
+  for (const outcome of report.outcomes) {
+    counts[outcome.kind] += 1;
+    if (outcome.takeover) takeovers += 1;
+    const sent = sentAt.get(outcome.sqsMessageId);
+    if (outcome.kind === 'Processed' && sent !== undefined && Number.isFinite(sent)) {
+      sendToCommitMs.push(committedAtMs - sent);
+    }
+  }
+  return { counts, takeovers, sendToCommitMs };
+}

@@ -1,0 +1,144 @@
+/**
+ * One local "server": a separate OS process that polls the source queue the way the Lambda SQS event source
+ * mapping does and runs the ledger handler the stack deploys (`exactlyOnce(ledgerHandler())`, configured from the
+ * same environment variables). The parent (`local/pipeline.ts`) can arm faults at points of the protocol; the
+ * server then kills itself with SIGKILL there, or stops to be frozen as a zombie.
+ */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { SQSEvent } from 'aws-lambda';
+import { ledgerHandler } from '../lambda/app/ledger.js';
+import { type BatchReport, exactlyOnce, type MessageHandler } from '../lambda/index.js';
+import { atLeastOnce } from './at-least-once.js';
+import { EventSourcePoller } from './event-source-poller.js';
+import {
+  type CrashPoint,
+  type ParentMessage,
+  SERVER_ENV,
+  type ServerMessage,
+  summarize,
+} from './server-protocol.js';
+
+const env = process.env;
+const queueUrl = required(SERVER_ENV.queueUrl);
+const queueArn = required(SERVER_ENV.queueArn);
+
+function required(name: string): string {
+  const value = env[name];
+  if (value === undefined) throw new Error(`server: ${name} is not set`);
+  return value;
+}
+
+function tell(message: ServerMessage): void {
+  process.send?.(message);
+}
+
+/** What the parent armed. Each fault fires once, at the first record that reaches its point. */
+const armed: { crashAt: CrashPoint | undefined; zombie: boolean } = { crashAt: undefined, zombie: false };
+let zombieGo: (() => void) | undefined;
+
+function crashIfArmed(point: CrashPoint): void {
+  if (armed.crashAt !== point) return;
+  // kill -9 of ourselves: no cleanup, no release, no response, exactly like a host dying.
+  process.kill(process.pid, 'SIGKILL');
+}
+
+const dynamoDb = DynamoDBDocumentClient.from(new DynamoDBClient({}), {
+  marshallOptions: { removeUndefinedValues: true },
+});
+// The emulator's queue URLs name a host that does not resolve: always use the configured endpoint.
+const sqs = new SQSClient({ useQueueUrlAsEndpoint: false });
+
+// "During commit": the transaction has been handed to DynamoDB; die before its answer is read.
+dynamoDb.middlewareStack.add(
+  (next, context) => async (args) => {
+    if (context.commandName !== 'TransactWriteItemsCommand' || armed.crashAt !== 'during-commit')
+      return next(args);
+    const pending = next(args);
+    setTimeout(() => crashIfArmed('during-commit'), 2);
+    return pending;
+  },
+  { step: 'finalizeRequest', name: 'crashDuringCommit' },
+);
+// "After commit, before the SQS delete": the commit succeeded; die before the poller deletes the batch.
+sqs.middlewareStack.add(
+  (next, context) => async (args) => {
+    if (context.commandName === 'DeleteMessageBatchCommand') crashIfArmed('after-commit');
+    return next(args);
+  },
+  { step: 'initialize', name: 'crashAfterCommit' },
+);
+
+const ledger = ledgerHandler();
+const handler: MessageHandler = async (message, ctx) => {
+  crashIfArmed('after-claim');
+  await ledger(message, ctx);
+  crashIfArmed('after-stage');
+  if (armed.zombie) {
+    armed.zombie = false;
+    // Ask to be frozen (SIGSTOP) past our lease, then resume and try to commit as if nothing happened.
+    const resumed = new Promise<void>((resolve) => {
+      zombieGo = resolve;
+    });
+    tell({ type: 'zombie-ready', messageId: message.messageId, fencingToken: ctx.fencingToken });
+    await resumed;
+  }
+};
+
+const unsafeNoDedup = env[SERVER_ENV.unsafeNoDedup] === '1';
+const exactlyOnceHandler = exactlyOnce(handler, { dynamoDb, sqs });
+const processBatch = async (event: SQSEvent): Promise<BatchReport> => {
+  if (unsafeNoDedup) {
+    const response = await atLeastOnce(ledger, dynamoDb)(event);
+    const failed = new Set(response.batchItemFailures.map((f) => f.itemIdentifier));
+    return {
+      batchItemFailures: response.batchItemFailures,
+      outcomes: event.Records.map((record) => ({
+        sqsMessageId: record.messageId,
+        messageId: undefined,
+        kind: failed.has(record.messageId) ? 'Retried' : 'Processed',
+        takeover: false,
+      })),
+    };
+  }
+  return exactlyOnceHandler.processBatch(event);
+};
+
+const poller = new EventSourcePoller({
+  sqs,
+  queueUrl,
+  queueArn,
+  batchSize: Number(env[SERVER_ENV.batchSize] ?? 10),
+  waitTimeSeconds: 1,
+  handler: async (event) => {
+    const report = await processBatch(event);
+    const committedAtMs = Date.now();
+    tell({ type: 'batch', ...summarize(report, event, committedAtMs) });
+    return report;
+  },
+});
+
+process.on('message', (message: ParentMessage) => {
+  switch (message.type) {
+    case 'arm-crash':
+      armed.crashAt = message.point;
+      break;
+    case 'arm-zombie':
+      armed.zombie = true;
+      break;
+    case 'zombie-go':
+      zombieGo?.();
+      zombieGo = undefined;
+      break;
+    case 'stop':
+      void poller.stop().then(() => process.exit(0));
+      break;
+  }
+});
+// The parent is gone (even by SIGKILL): never outlive it.
+process.on('disconnect', () => process.exit(0));
+setInterval(() => tell({ type: 'memory', rssMb: process.memoryUsage().rss / 2 ** 20 }), 1_000).unref();
+
+poller.start();
+tell({ type: 'ready' });

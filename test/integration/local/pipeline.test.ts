@@ -1,0 +1,55 @@
+import { describe, expect, it } from 'vitest';
+import { runPipeline } from '../../../local/pipeline.js';
+
+// The `npm start` pipeline, small: real server processes, real kill -9s, a real SIGSTOP zombie. It starts its own
+// DynamoDB Local and SQS emulator, as `npm start` does.
+
+describe('the local exactly-once pipeline', () => {
+  it('passes the audit with every fault on, and every fault really happens', async () => {
+    const report = await runPipeline({
+      servers: 3,
+      messages: 1_500,
+      duplicateRate: 0.3,
+      crashRate: 3, // per 1,000 messages: 4 kills, one at each protocol point
+      zombies: 1,
+      malformed: 8,
+      seed: 7,
+    });
+
+    expect(report.audit).toMatchObject({
+      ok: true,
+      missing: [],
+      unexpected: [],
+      balanceMismatches: [],
+      malformedParked: 8,
+    });
+    expect(report.counts.processed).toBe(1_500);
+    expect(report.counts.duplicatesSuppressed).toBeGreaterThan(0);
+    expect(report.counts.parked).toBe(8);
+    expect(report.counts.zombiesRejected).toBeGreaterThan(0);
+    expect(report.counts.takeovers).toBeGreaterThan(0);
+    expect(report.counts.crashesByPoint).toEqual({
+      'after-claim': 1,
+      'after-stage': 1,
+      'during-commit': 1,
+      'after-commit': 1,
+    });
+    expect(report.ok).toBe(true);
+  }, 240_000);
+
+  it('fails the audit when deduplication is switched off, so the audit can fail', async () => {
+    const report = await runPipeline({
+      servers: 2,
+      messages: 300,
+      duplicateRate: 0.5,
+      crashRate: 0,
+      zombies: 0,
+      malformed: 0,
+      seed: 8,
+      unsafeDisableDedup: true,
+    });
+
+    expect(report.ok).toBe(false);
+    expect(report.audit.balanceMismatches.length).toBeGreaterThan(0);
+  }, 120_000);
+});
