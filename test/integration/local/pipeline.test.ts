@@ -23,7 +23,9 @@ describe('the local exactly-once pipeline', () => {
       balanceMismatches: [],
       malformedParked: 8,
     });
-    expect(report.counts.processed).toBe(1_500);
+    // Counters come from the servers' reports: a server killed after its commit never reports that batch.
+    expect(report.counts.processed).toBeLessThanOrEqual(1_500);
+    expect(report.audit.applied).toBe(1_500);
     expect(report.counts.duplicatesSuppressed).toBeGreaterThan(0);
     expect(report.counts.parked).toBe(8);
     expect(report.counts.zombiesRejected).toBeGreaterThan(0);
