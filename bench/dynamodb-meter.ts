@@ -1,0 +1,162 @@
+import type { ConsumedCapacity, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+
+/** Operations that read; everything else the bench sends writes. */
+const READ_COMMANDS: ReadonlySet<string> = new Set([
+  'GetItemCommand',
+  'BatchGetItemCommand',
+  'QueryCommand',
+  'ScanCommand',
+  'TransactGetItemsCommand',
+]);
+
+/** Operations that accept ReturnConsumedCapacity (control-plane calls such as CreateTable refuse it). */
+const METERED_COMMANDS: ReadonlySet<string> = new Set([
+  ...READ_COMMANDS,
+  'PutItemCommand',
+  'UpdateItemCommand',
+  'DeleteItemCommand',
+  'BatchWriteItemCommand',
+  'TransactWriteItemsCommand',
+]);
+
+/**
+ * AWS documents that a write whose condition fails is still charged (by item size, at least 1 WRU), but not what a
+ * cancelled TransactWriteItems costs. The bench assumes its prepare phase: 1 WRU per item, half a committed one.
+ */
+export const REFUSED_WRITE_UNITS = 1;
+export const REFUSED_TRANSACTION_WRITE_UNITS_PER_ITEM = 1;
+
+/** What one client sent and what DynamoDB charged for it, since the last reset. */
+export interface MeterReading {
+  /** HTTP requests sent (retries included), by operation. */
+  readonly requestsByOperation: Record<string, number>;
+  readonly requests: number;
+  /** Write request units DynamoDB reported in ConsumedCapacity (successful writes only), by table. */
+  readonly reportedWriteUnitsByTable: Record<string, number>;
+  readonly reportedWriteUnits: number;
+  readonly reportedReadUnits: number;
+  /**
+   * Write units for refused writes, which answer with an error and so carry no ConsumedCapacity: a failed condition
+   * is still charged. Estimated: see REFUSED_WRITE_UNITS and REFUSED_TRANSACTION_WRITE_UNITS_PER_ITEM.
+   */
+  readonly estimatedRefusedWriteUnits: number;
+  /** Refused writes: conditional check failures and cancelled transactions. */
+  readonly refusedWrites: number;
+}
+
+/**
+ * Counts a DynamoDB client's requests and the capacity it consumes, with SDK middleware: every data-plane request
+ * asks for ReturnConsumedCapacity TOTAL, and the units in each response are summed. A document client built with
+ * `DynamoDBDocumentClient.from(client)` shares the client's middleware stack, so it is metered too.
+ *
+ * @example
+ * const meter = DynamoDbMeter.attachTo(client);
+ * await client.send(new PutItemCommand({ TableName: 't', Item: { id: { S: 'a' } } }));
+ * meter.read().requests; // 1
+ */
+export class DynamoDbMeter {
+  private requestsByOperation = new Map<string, number>();
+  private reportedWriteUnitsByTable = new Map<string, number>();
+  private reportedReadUnits = 0;
+  private estimatedRefusedWriteUnits = 0;
+  private refusedWrites = 0;
+
+  private constructor() {}
+
+  static attachTo(client: DynamoDBClient): DynamoDbMeter {
+    const meter = new DynamoDbMeter();
+    const id = Math.random().toString(36).slice(2);
+    // Initialize runs once per call, around every retry, so it sees the final response or the final error.
+    client.middlewareStack.add(
+      (next, context) => async (args) => {
+        const operation = context.commandName ?? 'unknown';
+        if (!METERED_COMMANDS.has(operation)) return next(args);
+        Object.assign(args.input, { ReturnConsumedCapacity: 'TOTAL' });
+        try {
+          const result = await next(args);
+          meter.recordCapacity(operation, consumedCapacityOf(result.output));
+          return result;
+        } catch (error) {
+          meter.recordRefusal(operation, args.input, error);
+          throw error;
+        }
+      },
+      { step: 'initialize', name: `benchCapacityMeter-${id}` },
+    );
+    // finalizeRequest runs once per HTTP attempt: the request count includes SDK retries.
+    client.middlewareStack.add(
+      (next, context) => async (args) => {
+        const operation = context.commandName ?? 'unknown';
+        meter.requestsByOperation.set(operation, (meter.requestsByOperation.get(operation) ?? 0) + 1);
+        return next(args);
+      },
+      { step: 'finalizeRequest', name: `benchRequestCounter-${id}` },
+    );
+    return meter;
+  }
+
+  read(): MeterReading {
+    const requestsByOperation = Object.fromEntries(this.requestsByOperation);
+    const reportedWriteUnitsByTable = Object.fromEntries(this.reportedWriteUnitsByTable);
+    return {
+      requestsByOperation,
+      requests: sum(Object.values(requestsByOperation)),
+      reportedWriteUnitsByTable,
+      reportedWriteUnits: sum(Object.values(reportedWriteUnitsByTable)),
+      reportedReadUnits: this.reportedReadUnits,
+      estimatedRefusedWriteUnits: this.estimatedRefusedWriteUnits,
+      refusedWrites: this.refusedWrites,
+    };
+  }
+
+  reset(): void {
+    this.requestsByOperation = new Map();
+    this.reportedWriteUnitsByTable = new Map();
+    this.reportedReadUnits = 0;
+    this.estimatedRefusedWriteUnits = 0;
+    this.refusedWrites = 0;
+  }
+
+  private recordCapacity(operation: string, capacities: readonly ConsumedCapacity[]): void {
+    for (const capacity of capacities) {
+      const units = capacity.CapacityUnits ?? 0;
+      if (READ_COMMANDS.has(operation)) {
+        this.reportedReadUnits += units;
+      } else {
+        const table = capacity.TableName ?? 'unknown';
+        this.reportedWriteUnitsByTable.set(table, (this.reportedWriteUnitsByTable.get(table) ?? 0) + units);
+      }
+    }
+  }
+
+  private recordRefusal(operation: string, input: object, error: unknown): void {
+    const name = error instanceof Error ? error.name : '';
+    if (name === 'ConditionalCheckFailedException') {
+      this.refusedWrites += 1;
+      this.estimatedRefusedWriteUnits += REFUSED_WRITE_UNITS;
+    } else if (name === 'TransactionCanceledException' && operation === 'TransactWriteItemsCommand') {
+      this.refusedWrites += 1;
+      this.estimatedRefusedWriteUnits += REFUSED_TRANSACTION_WRITE_UNITS_PER_ITEM * transactItemCount(input);
+    }
+  }
+}
+
+/** ConsumedCapacity is one object for single-item calls and an array (one per table) for transactions. */
+function consumedCapacityOf(output: unknown): ConsumedCapacity[] {
+  if (output === null || typeof output !== 'object' || !('ConsumedCapacity' in output)) return [];
+  const { ConsumedCapacity: capacity } = output;
+  const all: unknown[] = Array.isArray(capacity) ? capacity : [capacity];
+  return all.filter(isConsumedCapacity);
+}
+
+function isConsumedCapacity(value: unknown): value is ConsumedCapacity {
+  return value !== null && typeof value === 'object' && 'CapacityUnits' in value;
+}
+
+function transactItemCount(input: object): number {
+  return 'TransactItems' in input && Array.isArray(input.TransactItems) ? input.TransactItems.length : 1;
+}
+
+function sum(values: readonly number[]): number {
+  return values.reduce((total, value) => total + value, 0);
+}

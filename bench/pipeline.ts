@@ -1,0 +1,79 @@
+import { median } from './stats.js';
+
+/** One offered load of the end-to-end local pipeline (part B): producer -> SQS emulator -> poller -> consumer. */
+export interface PipelineMeasurement {
+  readonly offeredPerSecond: number;
+  /** null until a pipeline is plugged in. */
+  readonly achievedPerSecond: number | null;
+  readonly p50SendToCommitMs: number | null;
+  readonly p99SendToCommitMs: number | null;
+  readonly consumerRssMb: number | null;
+}
+
+/**
+ * The end-to-end benchmark seam: `npm start`'s machinery (faults off) run at one offered load for a while. Plug the
+ * real pipeline in by passing an implementation to `runBenchmark({ pipeline })` in bench/run.ts.
+ */
+export interface PipelineBenchmark {
+  /** Shown in the report next to the figures. */
+  readonly description: string;
+  run(offeredLoadPerSecond: number, durationSeconds: number): Promise<PipelineMeasurement>;
+}
+
+/** The offered loads part B measures at, in messages per second. */
+export const OFFERED_LOADS_PER_SECOND = [250, 500, 1000, 2000] as const;
+
+/** Until the local pipeline exists: reports every figure as not measured (null), shown as "—". */
+export const pipelineNotMeasuredYet: PipelineBenchmark = {
+  description:
+    'not measured yet: the local end-to-end pipeline (`npm start`) is not plugged into the benchmark',
+  run: async (offeredLoadPerSecond) => ({
+    offeredPerSecond: offeredLoadPerSecond,
+    achievedPerSecond: null,
+    p50SendToCommitMs: null,
+    p99SendToCommitMs: null,
+    consumerRssMb: null,
+  }),
+};
+
+export interface PipelineResult {
+  readonly description: string;
+  readonly durationSeconds: number;
+  readonly repetitions: number;
+  readonly measurements: readonly PipelineMeasurement[];
+}
+
+/** Runs each offered load `repetitions` times and keeps the median of every figure (null stays null). */
+export async function runPipelineBenchmark(
+  pipeline: PipelineBenchmark,
+  options: { durationSeconds: number; repetitions: number; progress?: (line: string) => void },
+): Promise<PipelineResult> {
+  const measurements: PipelineMeasurement[] = [];
+  for (const offered of OFFERED_LOADS_PER_SECOND) {
+    const runs: PipelineMeasurement[] = [];
+    for (let repetition = 0; repetition < options.repetitions; repetition++) {
+      runs.push(await pipeline.run(offered, options.durationSeconds));
+    }
+    const medianOf = (pick: (m: PipelineMeasurement) => number | null): number | null => {
+      const values = runs.map(pick).filter((value): value is number => value !== null);
+      return values.length === 0 ? null : median(values);
+    };
+    const measurement: PipelineMeasurement = {
+      offeredPerSecond: offered,
+      achievedPerSecond: medianOf((m) => m.achievedPerSecond),
+      p50SendToCommitMs: medianOf((m) => m.p50SendToCommitMs),
+      p99SendToCommitMs: medianOf((m) => m.p99SendToCommitMs),
+      consumerRssMb: medianOf((m) => m.consumerRssMb),
+    };
+    options.progress?.(
+      `pipeline ${offered} msgs/s offered: ${measurement.achievedPerSecond === null ? 'not measured' : `${measurement.achievedPerSecond} msgs/s`}`,
+    );
+    measurements.push(measurement);
+  }
+  return {
+    description: pipeline.description,
+    durationSeconds: options.durationSeconds,
+    repetitions: options.repetitions,
+    measurements,
+  };
+}

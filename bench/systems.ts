@@ -1,0 +1,321 @@
+import {
+  EventType,
+  BatchProcessor as PowertoolsBatchProcessor,
+  processPartialResponse,
+} from '@aws-lambda-powertools/batch';
+import { IdempotencyConfig, makeIdempotent } from '@aws-lambda-powertools/idempotency';
+import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics } from '@aws-lambda-powertools/metrics';
+import { type DynamoDBClient, UpdateTimeToLiveCommand } from '@aws-sdk/client-dynamodb';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { DynamoDBDocumentClient, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
+import { LEDGER_KEYS, type LedgerTables, ledgerHandler, readPayment } from '../lambda/app/ledger.js';
+import type { MessageHandler } from '../lambda/sqs/batch-processor.js';
+import { exactlyOnce } from '../lambda/sqs/exactly-once.js';
+import { type OnceflowMessage, readMessage } from '../lambda/sqs/wire-format.js';
+import { atLeastOnce } from '../local/at-least-once.js';
+import { LOCAL_AWS_CONFIG } from '../local/dynamodb-local.js';
+import { createClaimsTable, createLedgerTables, createTable } from '../local/tables.js';
+
+export type SystemName = 'onceflow-lease' | 'onceflow-optimistic' | 'powertools' | 'raw-writes';
+
+export const SYSTEM_NAMES: readonly SystemName[] = [
+  'onceflow-lease',
+  'onceflow-optimistic',
+  'powertools',
+  'raw-writes',
+];
+
+export const SYSTEM_LABELS: Readonly<Record<SystemName, string>> = {
+  'onceflow-lease': 'Onceflow, lease mode',
+  'onceflow-optimistic': 'Onceflow, optimistic mode',
+  powertools: 'Powertools idempotency',
+  'raw-writes': 'Raw writes (no dedup)',
+};
+
+/** Onceflow's lease in the bench; crash scenarios move an injected clock past it. */
+export const BENCH_LEASE_MS = 60_000;
+
+/** Powertools' persistence layer: partition key `id`, TTL attribute `expiration` (its defaults). */
+const POWERTOOLS_KEY = 'id';
+const POWERTOOLS_TTL_ATTRIBUTE = 'expiration';
+
+/** What one container did with one batch. */
+export interface ContainerResult {
+  /** SQS messageIds of the records that go back to the queue. */
+  readonly failedSqsMessageIds: readonly string[];
+  /** Per-record outcomes in the system's own words (Onceflow's outcome kinds, Powertools' error names, ...). */
+  readonly outcomes: Readonly<Record<string, number>>;
+}
+
+/** One warm Lambda container of a system: its caches and clients live as long as the container. */
+export type Container = (event: SQSEvent) => Promise<ContainerResult>;
+
+export interface ContainerOptions {
+  /** Onceflow's clock (epoch ms); crash scenarios move it past the lease. @default Date.now */
+  readonly clock?: () => number;
+  /** What the fake Lambda context says is left; Powertools' in-progress expiry follows it. @default 60_000 */
+  readonly remainingTimeMs?: number;
+  /** An external side effect the handler performs before its writes (an HTTP call, in real life). */
+  readonly sideEffect?: (messageId: string) => Promise<void>;
+}
+
+/** A system under test, set up on its own freshly named tables. */
+export interface SystemUnderTest {
+  readonly name: SystemName;
+  readonly tables: LedgerTables;
+  /** Onceflow's claims table or Powertools' idempotency table; none for raw writes. */
+  readonly dedupTableName: string | undefined;
+  newContainer(options?: ContainerOptions): Container;
+}
+
+export interface SystemClients {
+  /** Creates tables; not metered. */
+  readonly admin: DynamoDBClient;
+  /** What the system under test sends with (metered, or armed to crash). */
+  readonly dynamoDb: DynamoDBClient;
+}
+
+/** Creates the system's tables (ledger plus its dedup table) and returns its container factory. */
+export async function setUpSystem(
+  name: SystemName,
+  clients: SystemClients,
+  tablePrefix: string,
+): Promise<SystemUnderTest> {
+  const tables: LedgerTables = {
+    accountsTableName: `${tablePrefix}-accounts`,
+    entriesTableName: `${tablePrefix}-entries`,
+  };
+  await createLedgerTables(clients.admin, tables);
+  const documentClient = DynamoDBDocumentClient.from(clients.dynamoDb, {
+    marshallOptions: { removeUndefinedValues: true },
+  });
+  switch (name) {
+    case 'onceflow-lease':
+    case 'onceflow-optimistic': {
+      const dedupTableName = `${tablePrefix}-claims`;
+      await createClaimsTable(clients.admin, dedupTableName);
+      const mode = name === 'onceflow-lease' ? 'lease' : 'optimistic';
+      return {
+        name,
+        tables,
+        dedupTableName,
+        newContainer: (options = {}) =>
+          onceflowContainer(withSideEffect(ledgerHandler(tables), options), {
+            tableName: dedupTableName,
+            documentClient,
+            mode,
+            clock: options.clock,
+          }),
+      };
+    }
+    case 'powertools': {
+      const dedupTableName = `${tablePrefix}-idempotency`;
+      await createTable(clients.admin, dedupTableName, POWERTOOLS_KEY);
+      await clients.admin.send(
+        new UpdateTimeToLiveCommand({
+          TableName: dedupTableName,
+          TimeToLiveSpecification: { AttributeName: POWERTOOLS_TTL_ATTRIBUTE, Enabled: true },
+        }),
+      );
+      return {
+        name,
+        tables,
+        dedupTableName,
+        newContainer: (options = {}) =>
+          powertoolsContainer({
+            tables,
+            sideEffect: options.sideEffect,
+            tableName: dedupTableName,
+            dynamoDb: clients.dynamoDb,
+            documentClient,
+            remainingTimeMs: options.remainingTimeMs ?? 60_000,
+          }),
+      };
+    }
+    case 'raw-writes':
+      return {
+        name,
+        tables,
+        dedupTableName: undefined,
+        newContainer: (options = {}) =>
+          rawContainer(withSideEffect(ledgerHandler(tables), options), documentClient),
+      };
+  }
+}
+
+function withSideEffect(handler: MessageHandler, options: ContainerOptions): MessageHandler {
+  const { sideEffect } = options;
+  if (sideEffect === undefined) return handler;
+  return async (message, ctx) => {
+    await sideEffect(message.messageId);
+    await handler(message, ctx);
+  };
+}
+
+function onceflowContainer(
+  handler: MessageHandler,
+  options: {
+    tableName: string;
+    documentClient: DynamoDBDocumentClient;
+    mode: 'lease' | 'optimistic';
+    clock: (() => number) | undefined;
+  },
+): Container {
+  const consumer = exactlyOnce(handler, {
+    tableName: options.tableName,
+    dynamoDb: options.documentClient,
+    sqs: offlineSqs(),
+    mode: options.mode,
+    leaseMs: BENCH_LEASE_MS,
+    clock: options.clock,
+    logger: new Logger({ logLevel: 'SILENT' }),
+    metrics: new Metrics({ namespace: 'OnceflowBench' }),
+  });
+  return async (event) => {
+    const report = await consumer.processBatch(event);
+    const outcomes: Record<string, number> = {};
+    for (const outcome of report.outcomes) {
+      const kind = outcome.cached === true ? `${outcome.kind} (cached)` : outcome.kind;
+      outcomes[kind] = (outcomes[kind] ?? 0) + 1;
+      if (outcome.takeover) outcomes.Takeover = (outcomes.Takeover ?? 0) + 1;
+    }
+    return {
+      failedSqsMessageIds: report.batchItemFailures.map((failure) => failure.itemIdentifier),
+      outcomes,
+    };
+  };
+}
+
+/**
+ * Powertools as its documentation shows it for SQS batches: BatchProcessor + processPartialResponse, a record
+ * handler made idempotent with makeIdempotent on the body's messageId, registerLambdaContext on every invocation,
+ * and the handler's writes applied inside the idempotent function as one TransactWriteItems.
+ */
+function powertoolsContainer(options: {
+  tables: LedgerTables;
+  sideEffect: ((messageId: string) => Promise<void>) | undefined;
+  tableName: string;
+  dynamoDb: DynamoDBClient;
+  documentClient: DynamoDBDocumentClient;
+  remainingTimeMs: number;
+}): Container {
+  const persistenceStore = new DynamoDBPersistenceLayer({
+    tableName: options.tableName,
+    awsSdkV3Client: options.dynamoDb,
+  });
+  const config = new IdempotencyConfig({ eventKeyJmesPath: 'messageId' });
+  const applyPayment = makeIdempotent(
+    async (message: OnceflowMessage): Promise<boolean> => {
+      await options.sideEffect?.(message.messageId);
+      await options.documentClient.send(
+        new TransactWriteCommand({ TransactItems: ledgerWrites(options.tables, message) }),
+      );
+      return true;
+    },
+    { persistenceStore, config, keyPrefix: 'onceflow-bench' },
+  );
+  const processor = new PowertoolsBatchProcessor(EventType.SQS);
+  const context = fakeLambdaContext(options.remainingTimeMs);
+  return async (event) => {
+    const errors: Record<string, number> = {};
+    const recordHandler = async (record: SQSRecord): Promise<boolean> => {
+      try {
+        return await applyPayment(readMessage(record));
+      } catch (error) {
+        const name = error instanceof Error ? error.name : 'Error';
+        errors[name] = (errors[name] ?? 0) + 1;
+        throw error;
+      }
+    };
+    config.registerLambdaContext(context);
+    let failedSqsMessageIds: string[];
+    try {
+      const response = await processPartialResponse(event, recordHandler, processor, { context });
+      failedSqsMessageIds = response.batchItemFailures.map((failure) => failure.itemIdentifier);
+    } catch {
+      // Every record failed: Powertools throws FullBatchFailureError and Lambda returns the whole batch.
+      failedSqsMessageIds = event.Records.map((record) => record.messageId);
+    }
+    const succeeded = event.Records.length - failedSqsMessageIds.length;
+    return { failedSqsMessageIds, outcomes: succeeded > 0 ? { ...errors, Succeeded: succeeded } : errors };
+  };
+}
+
+/**
+ * The ledger's two writes, as a Powertools user writes them inside the idempotent function: the same items and
+ * expressions `ledgerHandler` stages for Onceflow (lambda/app/ledger.ts), so every system applies identical effects.
+ */
+function ledgerWrites(tables: LedgerTables, message: OnceflowMessage) {
+  const payment = readPayment(message.payload);
+  return [
+    {
+      Update: {
+        TableName: tables.accountsTableName,
+        Key: { [LEDGER_KEYS.accounts]: payment.accountId },
+        UpdateExpression: 'ADD balanceCents :amount, entryCount :one',
+        ExpressionAttributeValues: { ':amount': payment.amountCents, ':one': 1 },
+      },
+    },
+    {
+      Put: {
+        TableName: tables.entriesTableName,
+        Item: {
+          [LEDGER_KEYS.entries]: message.messageId,
+          accountId: payment.accountId,
+          amountCents: payment.amountCents,
+          timestamp: message.timestamp,
+          fencingToken: 0,
+        },
+      },
+    },
+  ];
+}
+
+function rawContainer(handler: MessageHandler, documentClient: DynamoDBDocumentClient): Container {
+  const consumer = atLeastOnce(handler, documentClient);
+  return async (event) => {
+    const { batchItemFailures } = await consumer(event);
+    const applied = event.Records.length - batchItemFailures.length;
+    return {
+      failedSqsMessageIds: batchItemFailures.map((failure) => failure.itemIdentifier),
+      outcomes: {
+        Applied: applied,
+        ...(batchItemFailures.length > 0 ? { Failed: batchItemFailures.length } : {}),
+      },
+    };
+  };
+}
+
+/**
+ * There is no queue at handler level: SQS calls (a visibility change for a record in flight elsewhere) are answered
+ * here without leaving the process, so they cost nothing and never reach a real endpoint.
+ */
+function offlineSqs(): SQSClient {
+  const sqs = new SQSClient({ ...LOCAL_AWS_CONFIG, endpoint: 'http://127.0.0.1:9' });
+  sqs.middlewareStack.add(() => async () => ({ output: { $metadata: {} }, response: {} }), {
+    step: 'initialize',
+    name: 'benchOfflineSqs',
+  });
+  return sqs;
+}
+
+/** A Lambda context whose remaining time never runs down: Powertools reads it for the in-progress expiry. */
+export function fakeLambdaContext(remainingTimeMs: number): Context {
+  return {
+    callbackWaitsForEmptyEventLoop: true,
+    functionName: 'onceflow-bench',
+    functionVersion: '$LATEST',
+    invokedFunctionArn: 'arn:aws:lambda:us-east-1:000000000000:function:onceflow-bench',
+    memoryLimitInMB: '512',
+    awsRequestId: 'bench',
+    logGroupName: '/aws/lambda/onceflow-bench',
+    logStreamName: 'bench',
+    getRemainingTimeInMillis: () => remainingTimeMs,
+    done: () => undefined,
+    fail: () => undefined,
+    succeed: () => undefined,
+  };
+}

@@ -1,0 +1,152 @@
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import type { BenchmarkResults } from '../../../bench/report.js';
+import { README_END_MARKER, README_START_MARKER, writeReport } from '../../../bench/report.js';
+import { runBenchmark } from '../../../bench/run.js';
+import { SYSTEM_NAMES } from '../../../bench/systems.js';
+
+/**
+ * The benchmark with tiny sizes on the integration DynamoDB Local: its structure and its audit verdicts, never its
+ * timings (those belong to `npm run bench`, never to a test).
+ */
+describe('npm run bench, smoke sized', () => {
+  let results: BenchmarkResults;
+  let outputDir: string;
+
+  beforeAll(async () => {
+    results = await runBenchmark({
+      endpoint: inject('dynamoDbEndpoint'),
+      messages: 40,
+      repetitions: 1,
+      containers: 2,
+      accountingMessages: 20,
+      warmUpMessages: 0,
+      crashRemainingTimeMs: 2000,
+      command: 'smoke test',
+    });
+    outputDir = await mkdtemp(join(tmpdir(), 'onceflow-bench-'));
+  }, 120_000);
+
+  afterAll(async () => {
+    await rm(outputDir, { recursive: true, force: true });
+  });
+
+  const system = (name: (typeof SYSTEM_NAMES)[number]) => {
+    const found = results.handlerLevel.systems.find((summary) => summary.system === name);
+    if (found === undefined) throw new Error(`no results for ${name}`);
+    return found;
+  };
+  const crash = (name: (typeof SYSTEM_NAMES)[number], point: 'after-side-effect' | 'after-effect-writes') => {
+    const found = results.handlerLevel.crashes.find(
+      (sample) => sample.system === name && sample.point === point,
+    );
+    if (found === undefined) throw new Error(`no crash scenario for ${name} ${point}`);
+    return found;
+  };
+
+  it('measures every system on the same stream', () => {
+    expect(results.handlerLevel.systems.map((summary) => summary.system)).toEqual([...SYSTEM_NAMES]);
+    for (const summary of results.handlerLevel.systems) {
+      expect(summary.repetitions).toHaveLength(1);
+      expect(summary.repetitions[0]?.throughput.deliveries).toBe(57);
+      expect(summary.repetitions[0]?.throughput.unsettledRecords).toBe(0);
+      expect(summary.messagesPerSecond).toBeGreaterThan(0);
+    }
+  });
+
+  it('finds Onceflow and Powertools exactly once and raw writes applying duplicates again', () => {
+    expect(system('onceflow-lease').exactlyOnce).toBe(true);
+    expect(system('onceflow-optimistic').exactlyOnce).toBe(true);
+    expect(system('powertools').exactlyOnce).toBe(true);
+    expect(system('raw-writes').exactlyOnce).toBe(false);
+    expect(system('raw-writes').extraApplications).toBe(17);
+  });
+
+  it('answers a repeated duplicate in a warm container with no DynamoDB request', () => {
+    expect(system('onceflow-lease').requestsPerWarmDuplicate).toBe(0);
+    expect(system('onceflow-optimistic').requestsPerWarmDuplicate).toBe(0);
+    expect(system('powertools').requestsPerWarmDuplicate).toBe(1);
+  });
+
+  it('counts one grouped transaction per batch of new messages in optimistic mode', () => {
+    expect(system('onceflow-optimistic').requestsPerNewMessage).toBeCloseTo(0.1);
+    expect(system('onceflow-lease').requestsPerNewMessage).toBeCloseTo(1.1);
+    expect(system('powertools').requestsPerNewMessage).toBeCloseTo(3);
+    expect(system('raw-writes').requestsPerNewMessage).toBeCloseTo(1);
+    expect(results.handlerLevel.consumedCapacityReported).toBe(true);
+  });
+
+  it('re-runs the side effect after a crash and applies the effects once with Onceflow', () => {
+    for (const name of ['onceflow-lease', 'onceflow-optimistic'] as const) {
+      expect(crash(name, 'after-side-effect')).toMatchObject({ sideEffectRuns: 20, effectApplications: 10 });
+      expect(crash(name, 'after-effect-writes')).toMatchObject({
+        effectApplications: 10,
+        exactlyOnceEffects: true,
+      });
+    }
+    expect(crash('onceflow-lease', 'after-side-effect').attempts.map((attempt) => attempt.outcomes)).toEqual([
+      { InFlight: 10 },
+      { Processed: 10, Takeover: 10 },
+    ]);
+  });
+
+  it('shows Powertools refusing while in progress, then applying twice when it died after its writes', () => {
+    expect(crash('powertools', 'after-side-effect')).toMatchObject({
+      sideEffectRuns: 20,
+      effectApplications: 10,
+    });
+    expect(crash('powertools', 'after-side-effect').attempts[0]?.outcomes).toEqual({
+      IdempotencyAlreadyInProgressError: 10,
+    });
+    expect(crash('powertools', 'after-effect-writes')).toMatchObject({
+      effectApplications: 20,
+      exactlyOnceEffects: false,
+    });
+  });
+
+  it('shows raw writes applying twice when it died after its writes', () => {
+    expect(crash('raw-writes', 'after-effect-writes')).toMatchObject({
+      sideEffectRuns: 20,
+      effectApplications: 20,
+    });
+  });
+
+  it('reports the pipeline as not measured and models cost at both rates', () => {
+    expect(results.pipeline.measurements.map((m) => m.offeredPerSecond)).toEqual([250, 500, 1000, 2000]);
+    expect(results.pipeline.measurements.every((m) => m.achievedPerSecond === null)).toBe(true);
+    expect(
+      results.costModel.estimates.map((estimate) => [estimate.column, estimate.messagesPerSecond]),
+    ).toEqual(
+      [10_000, 100_000].flatMap((rate) =>
+        ['onceflow-lease', 'onceflow-optimistic', 'powertools', 'sqs-fifo-high-throughput'].map((column) => [
+          column,
+          rate,
+        ]),
+      ),
+    );
+    expect(results.targets.map((target) => target.target)).toHaveLength(5);
+  });
+
+  it('writes the results, the chart and the README section only where it is told to', async () => {
+    const readmePath = join(outputDir, 'README.md');
+    await writeFile(
+      readmePath,
+      `# X\n\n## Performance\n\n${README_START_MARKER}\nold\n${README_END_MARKER}\n\nafter\n`,
+    );
+    const written = await writeReport(results, { resultsDir: join(outputDir, 'results'), readmePath });
+    expect(written.resultsPath.startsWith(outputDir)).toBe(true);
+    expect(written.chartPath).toBe(join(outputDir, 'results', 'chart.svg'));
+    const readme = await readFile(readmePath, 'utf8');
+    expect(readme).not.toContain('\nold\n');
+    expect(readme).toContain('| Onceflow, optimistic mode |');
+    expect(readme).toContain('![Handler-level throughput and end-to-end pipeline](results/chart.svg)');
+    expect(readme.endsWith(`${README_END_MARKER}\n\nafter\n`)).toBe(true);
+    expect(await readFile(written.chartPath, 'utf8')).toMatch(
+      /^<svg [^>]*>[\s\S]*not measured yet[\s\S]*<\/svg>\n$/,
+    );
+    const saved: unknown = JSON.parse(await readFile(written.resultsPath, 'utf8'));
+    expect(saved).toMatchObject({ command: 'smoke test', handlerLevel: { options: { messages: 40 } } });
+  });
+});
