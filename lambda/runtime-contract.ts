@@ -11,6 +11,10 @@ export const ENVIRONMENT = {
   mode: 'ONCEFLOW_MODE',
   leaseMs: 'ONCEFLOW_LEASE_MS',
   dedupWindowSeconds: 'ONCEFLOW_DEDUP_WINDOW_SECONDS',
+  /** The outbox table (optional): ctx.outbox writes there; the relay reads its stream. */
+  outboxTableName: 'ONCEFLOW_OUTBOX_TABLE',
+  /** Where the relay parks outbox items it can never deliver. */
+  relayDeadLetterQueueUrl: 'ONCEFLOW_RELAY_DLQ_URL',
   /** The reference ledger's tables. */
   ledgerAccountsTableName: 'LEDGER_ACCOUNTS_TABLE',
   ledgerEntriesTableName: 'LEDGER_ENTRIES_TABLE',
@@ -30,5 +34,7 @@ export const METRIC = {
   parked: 'Parked',
   retried: 'Retried',
   claimLatency: 'ClaimLatency',
+  outboxDelivered: 'OutboxDelivered',
+  outboxParked: 'OutboxParked',
   commitLatency: 'CommitLatency',
 } as const;

@@ -1,5 +1,6 @@
 import { type DynamoDBDocumentClient, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import type { SQSBatchItemFailure, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { Outbox } from '../lambda/outbox/outbox.js';
 import type { MessageHandler } from '../lambda/sqs/batch-processor.js';
 import { StagedTransaction } from '../lambda/sqs/transaction.js';
 import { readMessage } from '../lambda/sqs/wire-format.js';
@@ -12,6 +13,7 @@ import { readMessage } from '../lambda/sqs/wire-format.js';
 export function atLeastOnce(
   handler: MessageHandler,
   dynamoDb: DynamoDBDocumentClient,
+  options: { readonly outboxTableName?: string } = {},
 ): (event: SQSEvent) => Promise<SQSBatchResponse> {
   return async (event) => {
     const batchItemFailures: SQSBatchItemFailure[] = [];
@@ -22,6 +24,7 @@ export function atLeastOnce(
           const tx = new StagedTransaction();
           await handler(message, {
             tx,
+            outbox: new Outbox(tx, message.messageId, options.outboxTableName, Date.now(), 86_400),
             fencingToken: 0,
             idempotencyKey: message.messageId,
             attempt: message.receiveCount,

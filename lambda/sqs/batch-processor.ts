@@ -5,6 +5,7 @@ import type { LRUCache } from 'lru-cache';
 import pLimit, { type LimitFunction } from 'p-limit';
 import type { Claim, ClaimStore, CommitEntry, CommitOutcome } from '../core/claim-store.js';
 import { MalformedMessageError, OnceflowError, ZombieCommitError } from '../core/errors.js';
+import { Outbox } from '../outbox/outbox.js';
 import { METRIC } from '../runtime-contract.js';
 import type { DeadLetterQueue } from './dead-letter-queue.js';
 import type { SourceQueue } from './source-queue.js';
@@ -25,6 +26,8 @@ export interface RecordLogger {
 export interface ExactlyOnceContext {
   /** Writes staged here commit atomically with the DONE record, exactly once. */
   readonly tx: StagedTransaction;
+  /** Messages to other queues, emitted only if this message's commit lands (transactional outbox). */
+  readonly outbox: Outbox;
   /** Strictly greater than every earlier owner's (lease mode); pass it downstream. 0 in optimistic mode. */
   readonly fencingToken: number;
   /** Stable across retries and takeovers: the messageId. Pass it to external APIs that deduplicate. */
@@ -83,6 +86,8 @@ export interface BatchProcessorDependencies {
   /** Records of a batch processed at once. */
   readonly concurrency: number;
   readonly clock: () => number;
+  /** Where ctx.outbox stages its items; ctx.outbox.send throws without one. */
+  readonly outboxTableName: string | undefined;
 }
 
 /** A record whose handler ran and whose staged writes wait for the batch's grouped commit. */
@@ -272,6 +277,13 @@ export class BatchProcessor {
     const fencingToken = claim?.fencingToken ?? 0;
     const ctx: ExactlyOnceContext = {
       tx,
+      outbox: new Outbox(
+        tx,
+        messageId,
+        this.deps.outboxTableName,
+        this.deps.clock(),
+        store.dedupWindowSeconds,
+      ),
       fencingToken,
       idempotencyKey: messageId,
       attempt: claim?.attempt ?? message.receiveCount,

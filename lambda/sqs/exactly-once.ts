@@ -31,6 +31,8 @@ export interface ExactlyOnceOptions {
   readonly deadLetterQueueUrl?: string;
   /** For visibility changes. @default process.env.ONCEFLOW_SOURCE_QUEUE_URL, else derived from the record's eventSourceARN */
   readonly sourceQueueUrl?: string;
+  /** The transactional outbox table for ctx.outbox. @default process.env.ONCEFLOW_OUTBOX_TABLE */
+  readonly outboxTableName?: string;
   /** @default a client for the Lambda's region */
   readonly dynamoDb?: DynamoDBDocumentClient;
   /** @default a client for the Lambda's region */
@@ -119,6 +121,7 @@ function buildProcessor(handler: MessageHandler, options: ExactlyOnceOptions): B
     metrics: options.metrics ?? new Metrics({ namespace: METRICS_NAMESPACE, serviceName }),
     concurrency: options.concurrency ?? RUNTIME_DEFAULTS.concurrency,
     clock,
+    outboxTableName: options.outboxTableName ?? env[ENVIRONMENT.outboxTableName],
   });
 }
 

@@ -1,0 +1,69 @@
+import { ConfigurationError } from '../core/errors.js';
+import type { StagedTransaction } from '../sqs/transaction.js';
+
+/**
+ * The outbox table: one item per message an application emits. Partition key `sourceMessageId`, sort key `index`
+ * (number), so the items of one source message share a partition and reach the stream in order.
+ */
+export const OUTBOX_TABLE = {
+  partitionKey: 'sourceMessageId',
+  sortKey: 'index',
+  ttlAttribute: 'expiresAtEpochSeconds',
+} as const;
+
+/** What an outbox item holds; its downstream messageId is `<sourceMessageId>#<index>`. */
+export interface OutboxItem {
+  readonly sourceMessageId: string;
+  readonly index: number;
+  /** The target SQS queue URL. */
+  readonly target: string;
+  readonly payload: unknown;
+  readonly timestamp: string | number;
+  readonly createdAtMs: number;
+  readonly expiresAtEpochSeconds: number;
+}
+
+/** The downstream messageId of an outbox item: a downstream Onceflow consumer deduplicates on it. */
+export function outboxMessageId(sourceMessageId: string, index: number): string {
+  return `${sourceMessageId}#${index}`;
+}
+
+/**
+ * `ctx.outbox`: messages staged here are written to the outbox table in the same transaction as the effects and
+ * the DONE record, so a cancelled or zombie commit emits nothing. The relay delivers them afterwards.
+ *
+ * @example
+ * ctx.outbox.send(process.env.NOTIFICATIONS_QUEUE_URL, { accountId, amountCents });
+ */
+export class Outbox {
+  private nextIndex = 0;
+
+  constructor(
+    private readonly tx: StagedTransaction,
+    private readonly sourceMessageId: string,
+    private readonly tableName: string | undefined,
+    private readonly nowMs: number,
+    private readonly retentionSeconds: number,
+  ) {}
+
+  /** Stages one outgoing message to `target` (an SQS queue URL); returns its downstream messageId. */
+  send(target: string, payload: unknown): string {
+    if (this.tableName === undefined) {
+      throw new ConfigurationError(
+        'ctx.outbox needs an outbox table: pass outboxTableName or set ONCEFLOW_OUTBOX_TABLE.',
+      );
+    }
+    const index = this.nextIndex++;
+    const item: OutboxItem = {
+      sourceMessageId: this.sourceMessageId,
+      index,
+      target,
+      payload,
+      timestamp: this.nowMs,
+      createdAtMs: this.nowMs,
+      expiresAtEpochSeconds: Math.floor(this.nowMs / 1000) + this.retentionSeconds,
+    };
+    this.tx.put({ TableName: this.tableName, Item: { ...item } });
+    return outboxMessageId(this.sourceMessageId, index);
+  }
+}

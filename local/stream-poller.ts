@@ -1,0 +1,167 @@
+import { DescribeTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import {
+  DescribeStreamCommand,
+  type DynamoDBStreamsClient,
+  GetRecordsCommand,
+  GetShardIteratorCommand,
+  type _Record as StreamRecord,
+} from '@aws-sdk/client-dynamodb-streams';
+import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
+import { toLambdaImage } from '../lambda/outbox/stream-image.js';
+
+export interface StreamPollerOptions {
+  readonly streams: DynamoDBStreamsClient;
+  readonly dynamoDb: DynamoDBClient;
+  readonly tableName: string;
+  readonly handler: (event: DynamoDBStreamEvent) => Promise<DynamoDBBatchResponse>;
+  /** Records per invocation. @default 100 */
+  readonly batchSize?: number;
+}
+
+interface ShardPosition {
+  iterator: string | undefined;
+  /** Re-read from here after a failure (the checkpoint). */
+  retryFrom: string | undefined;
+  closed: boolean;
+}
+
+/**
+ * Behaves like the Lambda DynamoDB Streams event source mapping on DynamoDB Local: reads each shard from the
+ * start, invokes the handler with a DynamoDBStreamEvent, and advances only past what succeeded. A reported
+ * batchItemFailure resumes from that record; a handler that throws (a crashed relay) resumes from the batch's
+ * first record. So the stream position is the checkpoint, as on AWS.
+ *
+ * @example
+ * const poller = new StreamPoller({ streams, dynamoDb, tableName: 'outbox', handler });
+ * poller.start();
+ */
+export class StreamPoller {
+  private readonly shards = new Map<string, ShardPosition>();
+  private streamArn: string | undefined;
+  private running: Promise<void> | undefined;
+  private stopping = false;
+
+  constructor(private readonly options: StreamPollerOptions) {}
+
+  /** One pass over every shard; returns how many records the handler acknowledged. */
+  async pollOnce(): Promise<number> {
+    await this.discoverShards();
+    let acknowledged = 0;
+    for (const [shardId, position] of this.shards) {
+      if (position.closed) continue;
+      acknowledged += await this.pollShard(shardId, position);
+    }
+    return acknowledged;
+  }
+
+  start(): void {
+    if (this.running !== undefined) return;
+    this.stopping = false;
+    this.running = (async () => {
+      while (!this.stopping) {
+        let acknowledged = 0;
+        try {
+          acknowledged = await this.pollOnce();
+        } catch {
+          acknowledged = 0;
+        }
+        if (acknowledged === 0) await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    })();
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    await this.running;
+    this.running = undefined;
+  }
+
+  private async discoverShards(): Promise<void> {
+    if (this.streamArn === undefined) {
+      const { Table } = await this.options.dynamoDb.send(
+        new DescribeTableCommand({ TableName: this.options.tableName }),
+      );
+      this.streamArn = Table?.LatestStreamArn;
+      if (this.streamArn === undefined) throw new Error(`Table ${this.options.tableName} has no stream`);
+    }
+    const { StreamDescription } = await this.options.streams.send(
+      new DescribeStreamCommand({ StreamArn: this.streamArn }),
+    );
+    for (const shard of StreamDescription?.Shards ?? []) {
+      if (shard.ShardId === undefined || this.shards.has(shard.ShardId)) continue;
+      this.shards.set(shard.ShardId, { iterator: undefined, retryFrom: undefined, closed: false });
+    }
+  }
+
+  private async pollShard(shardId: string, position: ShardPosition): Promise<number> {
+    position.iterator ??= await this.iterator(shardId, position.retryFrom);
+    if (position.iterator === undefined) {
+      position.closed = true;
+      return 0;
+    }
+    const { Records = [], NextShardIterator } = await this.options.streams.send(
+      new GetRecordsCommand({ ShardIterator: position.iterator, Limit: this.options.batchSize ?? 100 }),
+    );
+    if (Records.length === 0) {
+      position.iterator = NextShardIterator;
+      if (NextShardIterator === undefined) position.closed = true;
+      return 0;
+    }
+    const event: DynamoDBStreamEvent = {
+      Records: Records.map((record) => toLambdaRecord(record, this.streamArn)),
+    };
+    let failedFrom: string | undefined;
+    try {
+      const response = await this.options.handler(event);
+      failedFrom = response?.batchItemFailures?.[0]?.itemIdentifier;
+    } catch {
+      failedFrom = Records[0]?.dynamodb?.SequenceNumber; // the relay died: the whole batch comes again
+    }
+    if (failedFrom === undefined) {
+      position.iterator = NextShardIterator;
+      return Records.length;
+    }
+    // Resume at the failed record: everything before it is done, it and everything after come again.
+    position.retryFrom = failedFrom;
+    position.iterator = undefined;
+    return Records.findIndex((record) => record.dynamodb?.SequenceNumber === failedFrom);
+  }
+
+  private async iterator(shardId: string, atSequenceNumber: string | undefined): Promise<string | undefined> {
+    const { ShardIterator } = await this.options.streams.send(
+      new GetShardIteratorCommand({
+        StreamArn: this.streamArn,
+        ShardId: shardId,
+        ...(atSequenceNumber === undefined
+          ? { ShardIteratorType: 'TRIM_HORIZON' }
+          : { ShardIteratorType: 'AT_SEQUENCE_NUMBER', SequenceNumber: atSequenceNumber }),
+      }),
+    );
+    return ShardIterator;
+  }
+}
+
+/** The SDK's stream record in the shape Lambda hands a handler (dates as epoch seconds). */
+function toLambdaRecord(record: StreamRecord, streamArn: string | undefined): DynamoDBRecord {
+  const stream = record.dynamodb;
+  return {
+    eventID: record.eventID,
+    eventName: record.eventName,
+    eventVersion: record.eventVersion,
+    eventSource: 'aws:dynamodb',
+    awsRegion: record.awsRegion,
+    eventSourceARN: streamArn,
+    dynamodb: {
+      Keys: stream?.Keys === undefined ? undefined : toLambdaImage(stream.Keys),
+      NewImage: stream?.NewImage === undefined ? undefined : toLambdaImage(stream.NewImage),
+      OldImage: stream?.OldImage === undefined ? undefined : toLambdaImage(stream.OldImage),
+      SequenceNumber: stream?.SequenceNumber,
+      SizeBytes: stream?.SizeBytes,
+      StreamViewType: stream?.StreamViewType,
+      ApproximateCreationDateTime:
+        stream?.ApproximateCreationDateTime === undefined
+          ? undefined
+          : stream.ApproximateCreationDateTime.getTime() / 1000,
+    },
+  };
+}
