@@ -18,6 +18,10 @@ export const ENVIRONMENT = {
   /** The reference ledger's tables. */
   ledgerAccountsTableName: 'LEDGER_ACCOUNTS_TABLE',
   ledgerEntriesTableName: 'LEDGER_ENTRIES_TABLE',
+  /** The ledger emits one notification per applied payment here, through the outbox (optional). */
+  notificationsQueueUrl: 'NOTIFICATIONS_QUEUE_URL',
+  /** The notifications consumer's table. */
+  notificationsTableName: 'NOTIFICATIONS_TABLE',
 } as const;
 
 /** CloudWatch namespace of the runtime's EMF metrics; dimension `service` = the Powertools service name. */
@@ -38,3 +42,12 @@ export const METRIC = {
   outboxParked: 'OutboxParked',
   commitLatency: 'CommitLatency',
 } as const;
+
+/**
+ * Options for SQS clients the runtime builds itself. When AWS_ENDPOINT_URL_SQS points at an emulator, its queue
+ * URLs may name hosts that do not resolve, so requests must go to the configured endpoint, not the URL's host.
+ */
+export function defaultSqsClientConfig(): { useQueueUrlAsEndpoint?: boolean } {
+  const endpoint = process.env.AWS_ENDPOINT_URL_SQS;
+  return endpoint === undefined || endpoint === '' ? {} : { useQueueUrlAsEndpoint: false };
+}

@@ -21,6 +21,11 @@ export interface Payment {
   readonly amountCents: number;
 }
 
+/** What the ledger tells the notifications stage about an applied payment. */
+export interface PaymentNotification extends Payment {
+  readonly paymentMessageId: string;
+}
+
 export const LEDGER_KEYS = { accounts: 'accountId', entries: 'messageId' } as const;
 
 /** Reads a payment payload; anything else can never succeed, so it is a PermanentError (parked). */
@@ -52,16 +57,28 @@ export function ledgerTablesFromEnvironment(): LedgerTables {
 
 /**
  * The ledger's message handler: credits the account and appends an entry keyed by messageId, both staged on
- * `ctx.tx` so they commit with the DONE record. Tables come from the environment when not given.
+ * `ctx.tx` so they commit with the DONE record. Tables come from the environment when not given. With a
+ * notifications queue (option or NOTIFICATIONS_QUEUE_URL), each applied payment also emits one notification
+ * through the transactional outbox.
  *
  * @example
  * export const handler = exactlyOnce(ledgerHandler({ accountsTableName: 'accounts', entriesTableName: 'entries' }));
  */
-export function ledgerHandler(tables?: LedgerTables): MessageHandler {
+export function ledgerHandler(
+  tables?: LedgerTables,
+  options: { notificationsQueueUrl?: string } = {},
+): MessageHandler {
   let resolved = tables;
+  const notificationsQueueUrl =
+    options.notificationsQueueUrl ?? process.env[ENVIRONMENT.notificationsQueueUrl];
   return (message, ctx) => {
     resolved ??= ledgerTablesFromEnvironment();
     const payment = readPayment(message.payload);
+    if (notificationsQueueUrl !== undefined && notificationsQueueUrl !== '') {
+      // Emitted only if this payment's commit lands; the relay delivers it as <messageId>#0.
+      const notification: PaymentNotification = { paymentMessageId: message.messageId, ...payment };
+      ctx.outbox.send(notificationsQueueUrl, notification);
+    }
     ctx.tx.update({
       TableName: resolved.accountsTableName,
       Key: { [LEDGER_KEYS.accounts]: payment.accountId },

@@ -5,7 +5,7 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
 import { ConfigurationError } from '../core/errors.js';
 import { OutboxRelay } from '../outbox/outbox-relay.js';
-import { DEFAULT_SERVICE_NAME, ENVIRONMENT } from '../runtime-contract.js';
+import { DEFAULT_SERVICE_NAME, defaultSqsClientConfig, ENVIRONMENT } from '../runtime-contract.js';
 
 let relay: OutboxRelay | undefined;
 
@@ -21,7 +21,7 @@ function buildRelay(): OutboxRelay {
   if (tableName === undefined)
     throw new ConfigurationError(`The relay needs ${ENVIRONMENT.outboxTableName}.`);
   return new OutboxRelay({
-    sqs: new SQSClient({}),
+    sqs: new SQSClient(defaultSqsClientConfig()),
     dynamoDb: DynamoDBDocumentClient.from(new DynamoDBClient({})),
     tableName,
     deadLetterQueueUrl: process.env[ENVIRONMENT.relayDeadLetterQueueUrl],

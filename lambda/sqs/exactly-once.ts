@@ -8,7 +8,12 @@ import { LRUCache } from 'lru-cache';
 import { ClaimStore } from '../core/claim-store.js';
 import { RUNTIME_DEFAULTS } from '../core/defaults.js';
 import { ConfigurationError } from '../core/errors.js';
-import { DEFAULT_SERVICE_NAME, ENVIRONMENT, METRICS_NAMESPACE } from '../runtime-contract.js';
+import {
+  DEFAULT_SERVICE_NAME,
+  defaultSqsClientConfig,
+  ENVIRONMENT,
+  METRICS_NAMESPACE,
+} from '../runtime-contract.js';
 import {
   BatchProcessor,
   type BatchReport,
@@ -90,7 +95,7 @@ function buildProcessor(handler: MessageHandler, options: ExactlyOnceOptions): B
     );
   }
   const mode = options.mode ?? parseMode(env[ENVIRONMENT.mode]);
-  const sqs = options.sqs ?? new SQSClient({});
+  const sqs = options.sqs ?? new SQSClient(defaultSqsClientConfig());
   const dynamoDb =
     options.dynamoDb ??
     DynamoDBDocumentClient.from(new DynamoDBClient({}), { marshallOptions: { removeUndefinedValues: true } });
