@@ -13,6 +13,9 @@ import type { PipelineResult } from './pipeline.js';
 import { round } from './stats.js';
 import { SYSTEM_LABELS, type SystemName } from './systems.js';
 
+/** Lambda's default concurrent executions per account and region. */
+const DEFAULT_LAMBDA_CONCURRENCY_QUOTA = 1000;
+
 export const README_START_MARKER = '<!-- performance:start -->';
 export const README_END_MARKER = '<!-- performance:end -->';
 
@@ -177,7 +180,10 @@ export function renderReadmeSection(
     `One run on ${environment.cpus} × ${environment.cpuModel}, Node ${environment.node}, ${environment.dynamoDb}; ` +
       `1-minute load average ${fmt(environment.loadAverageAtStart, 1)} at the start and ` +
       `${fmt(environment.loadAverageAtEnd, 1)} at the end. Every figure is the median of ${options.repetitions} ` +
-      'repetitions; ratios are against the baselines of the same run.',
+      'repetitions; ratios are against the baselines of the same run.' +
+      (options.injectedLatencyMs > 0
+        ? ` Every DynamoDB request was delayed by ${options.injectedLatencyMs} ms, standing in for an AWS round trip.`
+        : ''),
     '',
     `![Handler-level throughput and end-to-end pipeline](${links.chart})`,
     '',
@@ -207,10 +213,7 @@ export function renderReadmeSection(
       'message; a duplicate the same container already saw (warm); a duplicate another container saw (cold).',
     `- **WRU per delivery**: on the ${Math.round(options.duplicateShare * 100)}% duplicate stream with a fresh ` +
       'container per batch (every duplicate cold). ' +
-      (handlerLevel.consumedCapacityReported
-        ? 'Successful writes are charged as DynamoDB Local reports them (ReturnConsumedCapacity TOTAL on every ' +
-          'request: 1 WRU per KB per item, 2 in a transaction). '
-        : 'DynamoDB returned no ConsumedCapacity: units are not measured. ') +
+      writeUnitsSource(handlerLevel) +
       `Refused writes carry no ConsumedCapacity, so they are estimated: ${REFUSED_WRITE_UNITS} WRU for a failed ` +
       `condition (documented), ${REFUSED_TRANSACTION_WRITE_UNITS_PER_ITEM} WRU per item of a cancelled transaction ` +
       '(an assumption: AWS does not document it).',
@@ -280,7 +283,14 @@ export function renderReadmeSection(
       `$${PRICES_USD.lambdaPerMillionRequests} per million requests and $${PRICES_USD.lambdaArm64PerGbSecond} per ` +
       `GB-s on arm64; SQS $${PRICES_USD.sqsStandardPerMillionRequests} standard and ` +
       `$${PRICES_USD.sqsFifoPerMillionRequests} FIFO per million requests), which change: check them before relying ` +
-      'on a figure.',
+      'on a figure.' +
+      (results.costModel.estimates.some(
+        (estimate) => estimate.lambdaConcurrency > DEFAULT_LAMBDA_CONCURRENCY_QUOTA,
+      )
+        ? ` Concurrency above ${DEFAULT_LAMBDA_CONCURRENCY_QUOTA.toLocaleString('en-US')}, the default regional ` +
+          'quota, needs a quota increase; with AWS latencies instead of a saturated local server the durations, and so ' +
+          'the concurrency and the compute cost, would be lower.'
+        : ''),
     '',
     `SQS FIFO high-throughput mode allows up to ${LIMITS.fifoHighThroughputTransactionsPerSecondPerAction.toLocaleString('en-US')} ` +
       'transactions per second per API action per queue in us-east-1 (up to ten times that in messages with ' +
@@ -290,6 +300,28 @@ export function renderReadmeSection(
       'invocation at a time, so concurrency needs at least that many active groups.',
   ];
   return lines.join('\n');
+}
+
+/** Why the WRU are computed rather than read from DynamoDB Local, with the run's own evidence. */
+function writeUnitsSource(handlerLevel: HandlerLevelResult): string {
+  const sample = handlerLevel.systems.find((system) => system.system === 'onceflow-optimistic')
+    ?.repetitions[0];
+  const rules =
+    'Successful writes are charged by the documented rules, computed from each request: 1 WRU per started KB of ' +
+    'each item written, 2 inside a transaction (every item here is under 1 KB). ';
+  if (!handlerLevel.consumedCapacityReported) {
+    return `${rules}DynamoDB returned no ConsumedCapacity to compare with. `;
+  }
+  const evidence =
+    sample === undefined
+      ? ''
+      : ` (optimistic mode here: ${fmt(sample.throughput.reportedWriteUnitsPerDelivery, 2)} reported against ` +
+        `${fmt(sample.throughput.computedWriteUnitsPerDelivery, 2)} computed per delivery)`;
+  return (
+    `${rules}DynamoDB Local does return ConsumedCapacity (the bench adds ReturnConsumedCapacity TOTAL to every ` +
+    'request), right for single-item writes but not for a transaction that writes several items of one table, ' +
+    `which it reports as 2 units for the table${evidence}; its figure stays in the results file only. `
+  );
 }
 
 function costTable(estimates: readonly CostEstimate[], rate: number): string[] {

@@ -84,6 +84,7 @@ const USAGE = `npm run bench -- [options]
   --repetitions <n>          repetitions; each figure is their median (default 3)
   --containers <n>           concurrent warm containers (default 4)
   --accounting-messages <n>  messages in the per-kind request accounting (default 200)
+  --injected-latency-ms <n>  delay added before every request, standing in for AWS round trips (default 0)
   --endpoint <url>           use this DynamoDB instead of starting DynamoDB Local
   --dry-run                  print the README section to stdout; write no file
   --results-dir <dir>        where the dated JSON and chart.svg go (default bench/results)
@@ -97,6 +98,7 @@ async function main(): Promise<void> {
       containers: { type: 'string', default: '4' },
       'accounting-messages': { type: 'string', default: '200' },
       endpoint: { type: 'string' },
+      'injected-latency-ms': { type: 'string', default: '0' },
       'dry-run': { type: 'boolean', default: false },
       'results-dir': { type: 'string', default: fileURLToPath(new URL('results', import.meta.url)) },
       readme: { type: 'string', default: fileURLToPath(new URL('../README.md', import.meta.url)) },
@@ -116,6 +118,12 @@ async function main(): Promise<void> {
       throw new Error(`--${name} must be a positive integer, not ${value}`);
     return parsed;
   };
+  const nonNegative = (name: string, value: string) => {
+    const parsed = Number(value);
+    if (!Number.isFinite(parsed) || parsed < 0)
+      throw new Error(`--${name} must be a number >= 0, not ${value}`);
+    return parsed;
+  };
   const started = Date.now();
   const results = await runBenchmark({
     messages: positive('messages', values.messages),
@@ -123,6 +131,7 @@ async function main(): Promise<void> {
     containers: positive('containers', values.containers),
     accountingMessages: positive('accounting-messages', values['accounting-messages']),
     endpoint: values.endpoint,
+    injectedLatencyMs: nonNegative('injected-latency-ms', values['injected-latency-ms']),
     command: `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`,
     progress: (line) =>
       process.stderr.write(`[bench ${Math.round((Date.now() - started) / 1000)}s] ${line}\n`),
