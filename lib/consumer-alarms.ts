@@ -30,6 +30,15 @@ export interface ConsumerAlarmThresholds {
   readonly maxZombieRejectedPerPeriod?: number;
   /** Takeovers per processed message, in percent, before alarming. @default 5 */
   readonly maxTakeoverPercent?: number;
+  /** Failed outbox relay invocations per period before alarming (only with an outbox). @default 0 */
+  readonly relayMaxErrorsPerPeriod?: number;
+  /**
+   * Oldest age a stream record may reach before the outbox relay reads it, before alarming (only with an outbox).
+   * @default Duration.minutes(5)
+   */
+  readonly relayMaxIteratorAge?: Duration;
+  /** Messages the relay DLQ may hold before alarming (only with an outbox). @default 0 */
+  readonly relayDeadLetterQueueMaxVisibleMessages?: number;
 }
 
 export interface ConsumerAlarmsProps {
@@ -43,7 +52,9 @@ export interface ConsumerAlarmsProps {
 /**
  * The alarms of one consumer. Every runtime and AWS metric used here is emitted only when something happens
  * (EMF counters, DynamoDB errors) or goes quiet with an idle queue or function, so a missing datapoint means
- * "nothing happened" and every alarm treats it as not breaching.
+ * "nothing happened" and every alarm treats it as not breaching. The outbox relay's iterator age, too, is only
+ * reported when the stream invokes the relay, so an outbox nobody writes to is quiet, not late; a relay that is
+ * invoked and keeps failing still reports its age, and its errors and DLQ have alarms of their own.
  *
  * @example
  * new ConsumerAlarms(this, 'Alarms', { metrics, thresholds: { maxTakeoverPercent: 1 }, alarmTopic: topic });
@@ -63,7 +74,13 @@ export class ConsumerAlarms extends Construct {
   readonly zombieRejected: Alarm;
   /** Many leases expire before commit: consumers crash or the lease is too short. */
   readonly takeoverRate: Alarm;
-  /** Every alarm above. */
+  /** The outbox relay failed whole invocations; undefined without an outbox. */
+  readonly relayErrors: Alarm | undefined;
+  /** The outbox relay is behind its stream: messages staged by committed handlers are not sent yet. */
+  readonly relayIteratorAge: Alarm | undefined;
+  /** The relay DLQ holds undeliverable outbox items or stream batches that ran out of retries. */
+  readonly relayDeadLetterQueueNotEmpty: Alarm | undefined;
+  /** Every alarm above that exists. */
   readonly all: readonly Alarm[];
 
   constructor(scope: Construct, id: string, props: ConsumerAlarmsProps) {
@@ -136,6 +153,37 @@ export class ConsumerAlarms extends Construct {
       `More than ${t.maxTakeoverPercent}% of processed messages needed a takeover: consumers crash or time out.`,
     );
 
+    const relay = m.relay;
+    this.relayErrors =
+      relay === undefined
+        ? undefined
+        : above(
+            'RelayErrors',
+            relay.errors(),
+            t.relayMaxErrorsPerPeriod,
+            `More than ${t.relayMaxErrorsPerPeriod} failed outbox relay invocations per period; the stream batch is retried.`,
+          );
+    this.relayIteratorAge =
+      relay === undefined
+        ? undefined
+        : above(
+            'RelayIteratorAge',
+            relay.iteratorAgeInMilliseconds(),
+            t.relayMaxIteratorAge.toMilliseconds(),
+            `The outbox relay reads stream records older than ${t.relayMaxIteratorAge.toHumanString()}: ` +
+              'committed messages wait to be sent.',
+          );
+    this.relayDeadLetterQueueNotEmpty =
+      relay === undefined
+        ? undefined
+        : above(
+            'RelayDeadLetterQueueNotEmpty',
+            relay.deadLetterQueueVisibleMessages(),
+            t.relayDeadLetterQueueMaxVisibleMessages,
+            `The relay DLQ holds more than ${t.relayDeadLetterQueueMaxVisibleMessages} messages: outbox items that ` +
+              'could not be delivered. Read their reason, fix, then resend.',
+          );
+
     this.all = [
       this.deadLetterQueueNotEmpty,
       this.oldestMessageTooOld,
@@ -146,6 +194,9 @@ export class ConsumerAlarms extends Construct {
       this.parked,
       this.zombieRejected,
       this.takeoverRate,
+      ...[this.relayErrors, this.relayIteratorAge, this.relayDeadLetterQueueNotEmpty].filter(
+        (alarm) => alarm !== undefined,
+      ),
     ];
     if (props.alarmTopic !== undefined) {
       const action = new SnsAction(props.alarmTopic);
@@ -174,5 +225,9 @@ export function resolveAlarmThresholds(
     maxParkedPerPeriod: thresholds.maxParkedPerPeriod ?? d.maxParkedPerPeriod,
     maxZombieRejectedPerPeriod: thresholds.maxZombieRejectedPerPeriod ?? d.maxZombieRejectedPerPeriod,
     maxTakeoverPercent: thresholds.maxTakeoverPercent ?? d.maxTakeoverPercent,
+    relayMaxErrorsPerPeriod: thresholds.relayMaxErrorsPerPeriod ?? d.relayMaxErrorsPerPeriod,
+    relayMaxIteratorAge: thresholds.relayMaxIteratorAge ?? d.relayMaxIteratorAge,
+    relayDeadLetterQueueMaxVisibleMessages:
+      thresholds.relayDeadLetterQueueMaxVisibleMessages ?? d.relayDeadLetterQueueMaxVisibleMessages,
   };
 }

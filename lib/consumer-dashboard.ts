@@ -9,7 +9,8 @@ export interface ConsumerDashboardProps {
 }
 
 /**
- * One CloudWatch dashboard per consumer: throughput, duplicates, latency, DLQ depth, takeovers.
+ * One CloudWatch dashboard per consumer: throughput, duplicates, latency, DLQ depth, takeovers, and the outbox
+ * relay when there is one.
  *
  * @example
  * new ConsumerDashboard(this, 'Dashboard', { metrics });
@@ -45,6 +46,14 @@ export class ConsumerDashboard extends Construct {
         graph('Oldest message age (s)', [m.oldestMessageAgeInSeconds()], 8),
       ],
     ];
+    const relay = m.relay;
+    if (relay !== undefined) {
+      widgets.push([
+        graph('Outbox relay (invocations per period)', [relay.invocations(), relay.errors()], 8),
+        graph('Outbox relay iterator age (ms)', [relay.iteratorAgeInMilliseconds()], 8),
+        graph('Relay dead-letter queue (messages)', [relay.deadLetterQueueVisibleMessages()], 8),
+      ]);
+    }
     this.dashboard = new Dashboard(this, 'Dashboard', { dashboardName: props.dashboardName, widgets });
   }
 }

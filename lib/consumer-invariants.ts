@@ -58,6 +58,16 @@ const MAX_MAX_CONCURRENCY = 1000;
 const MIN_MAX_CONCURRENCY = 2;
 const MAX_BATCH_SIZE_WITHOUT_WINDOW = 10;
 const MAX_BATCH_SIZE = 10_000;
+/** What Lambda accepts for a DynamoDB stream event source mapping. */
+const MAX_STREAM_BATCH_SIZE = 10_000;
+const MAX_STREAM_RETRY_ATTEMPTS = 10_000;
+
+/** The outbox settings after defaults, as the invariants see them. */
+export interface OutboxSettings {
+  readonly targetCount: number;
+  readonly relayBatchSize: number;
+  readonly relayRetryAttempts: number;
+}
 
 /** Returns one message per invalid combination of props; empty when the combination is valid. */
 export function findPropsViolations(presence: ConsumerPropsPresence): string[] {
@@ -90,6 +100,32 @@ export function findPropsViolations(presence: ConsumerPropsPresence): string[] {
       `existingTable is keyed on ${key}, but the runtime keys claims on ${CLAIMS_TABLE_KEY} alone. ` +
         `Fix: pass a table whose only key is the partition key ${CLAIMS_TABLE_KEY}, with TTL on ` +
         `${CLAIMS_TABLE_TTL_ATTRIBUTE}.`,
+    );
+  }
+  return violations;
+}
+
+/** Returns one message per outbox setting the relay could not work with; empty without an outbox. */
+export function findOutboxViolations(outbox: OutboxSettings | undefined): string[] {
+  if (outbox === undefined) return [];
+  const violations: string[] = [];
+  if (outbox.targetCount === 0) {
+    violations.push(
+      'outbox.targets is empty, so the relay may send to no queue and every staged message would end in the ' +
+        'relay DLQ. Fix: list every queue the handler passes to ctx.outbox.send.',
+    );
+  }
+  if (!isIntegerIn(outbox.relayBatchSize, 1, MAX_STREAM_BATCH_SIZE)) {
+    violations.push(
+      `outbox.relayBatchSize (${outbox.relayBatchSize}) is outside 1..${MAX_STREAM_BATCH_SIZE}, the range Lambda ` +
+        `accepts for a DynamoDB stream. Fix: set it to a whole number between 1 and ${MAX_STREAM_BATCH_SIZE}.`,
+    );
+  }
+  if (!isIntegerIn(outbox.relayRetryAttempts, 0, MAX_STREAM_RETRY_ATTEMPTS)) {
+    violations.push(
+      `outbox.relayRetryAttempts (${outbox.relayRetryAttempts}) is outside 0..${MAX_STREAM_RETRY_ATTEMPTS}; ` +
+        'unbounded retries (-1) would hold every later outbox item of the shard behind one bad batch until the ' +
+        `stream drops it after 24 hours. Fix: set it to a whole number between 0 and ${MAX_STREAM_RETRY_ATTEMPTS}.`,
     );
   }
   return violations;
@@ -234,6 +270,8 @@ function eventSourceViolations(s: ConsumerTimingSettings): string[] {
   return violations;
 }
 
+const isIntegerIn = (value: number, min: number, max: number): boolean =>
+  Number.isInteger(value) && value >= min && value <= max;
 const seconds = (duration: Duration): number => duration.toSeconds({ integral: false });
 const human = (duration: Duration): string => duration.toHumanString();
 const queueKind = (fifo: boolean): string => (fifo ? 'FIFO' : 'standard');

@@ -4,6 +4,7 @@ import { type ITable, Operation } from 'aws-cdk-lib/aws-dynamodb';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { METRIC, METRICS_NAMESPACE } from '../lambda/runtime-contract.js';
+import { OutboxRelayMetrics } from './outbox-relay-metrics.js';
 
 export interface ConsumerMetricsProps {
   readonly queue: IQueue;
@@ -14,6 +15,8 @@ export interface ConsumerMetricsProps {
   readonly serviceName: string;
   /** Aggregation period of every metric. */
   readonly period: Duration;
+  /** The transactional outbox relay, when the consumer has one. @default - no relay metrics */
+  readonly outbox?: { readonly relayFunction: IFunction; readonly relayDeadLetterQueue: IQueue };
 }
 
 /** The DynamoDB operations the runtime sends to the claims table; throttles on others are not ours. */
@@ -29,7 +32,15 @@ const CLAIMS_TABLE_OPERATIONS = [Operation.UPDATE_ITEM, Operation.TRANSACT_WRITE
  * new Alarm(this, 'TooManyDuplicates', { metric: metrics.duplicates(), threshold: 100, evaluationPeriods: 1 });
  */
 export class ConsumerMetrics {
-  constructor(private readonly props: ConsumerMetricsProps) {}
+  /** The outbox relay's metrics; undefined when the consumer has no outbox. */
+  readonly relay: OutboxRelayMetrics | undefined;
+
+  constructor(private readonly props: ConsumerMetricsProps) {
+    this.relay =
+      props.outbox === undefined
+        ? undefined
+        : new OutboxRelayMetrics({ ...props.outbox, period: props.period });
+  }
 
   /** Messages whose effects were committed (Count, sum per period). */
   processed(): Metric {

@@ -67,6 +67,22 @@ export const ALARM_DEFAULTS = {
   maxParkedPerPeriod: 0,
   maxZombieRejectedPerPeriod: 0,
   maxTakeoverPercent: 5,
+  relayMaxErrorsPerPeriod: 0,
+  // Stream records wait behind a failing batch while Lambda retries it; minutes of age mean undelivered messages.
+  relayMaxIteratorAge: Duration.minutes(5),
+  relayDeadLetterQueueMaxVisibleMessages: 0,
+} as const;
+
+/** Defaults of the optional transactional outbox (`ExactlyOnceConsumerProps.outbox`). */
+export const OUTBOX_DEFAULTS = {
+  // The DynamoDB stream default; one relay invocation sends up to this many messages, 10 source messages at once.
+  relayBatchSize: 100,
+  // Bounded, so one undeliverable batch cannot hold up the shard until the stream's 24 hours of retention end.
+  relayRetryAttempts: 10,
+  // Sending 100 messages to SQS takes well under a second; the margin covers SDK retries on throttling.
+  relayTimeout: Duration.seconds(30),
+  relayMemorySizeMb: 256,
+  tableRemovalPolicy: RemovalPolicy.RETAIN,
 } as const;
 
 /** The default lease: the longest an invocation can live, plus the clock-skew margin. */

@@ -1,21 +1,27 @@
-import { dirname, isAbsolute, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { Duration, RemovalPolicy, Stack, Stage, Validations } from 'aws-cdk-lib';
+import { join } from 'node:path';
+import { Duration, type RemovalPolicy } from 'aws-cdk-lib';
 import { type Attribute, type ITable, Table } from 'aws-cdk-lib/aws-dynamodb';
-import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
-import { Architecture, EventSourceMapping, Runtime } from 'aws-cdk-lib/aws-lambda';
-import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
-import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
-import { Asset } from 'aws-cdk-lib/aws-s3-assets';
+import type { Role } from 'aws-cdk-lib/aws-iam';
+import { EventSourceMapping } from 'aws-cdk-lib/aws-lambda';
+import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
+import type { LogGroup } from 'aws-cdk-lib/aws-logs';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import { CfnQueue, type IQueue, Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { ENVIRONMENT, METRICS_NAMESPACE } from '../lambda/runtime-contract.js';
+import {
+  bundledHandlerFile,
+  createBundledFunction,
+  createFunctionLogGroup,
+  createFunctionRole,
+  REPOSITORY_ROOT,
+} from './bundled-function.js';
 import { ClaimsTable } from './claims-table.js';
 import { ConsumerAlarms, type ConsumerAlarmThresholds, resolveAlarmThresholds } from './consumer-alarms.js';
 import { ConsumerDashboard } from './consumer-dashboard.js';
 import {
   type ConsumerTimingSettings,
+  findOutboxViolations,
   findPropsViolations,
   findTimingViolations,
 } from './consumer-invariants.js';
@@ -27,17 +33,15 @@ import {
   DEAD_LETTER_QUEUE_RETENTION_PERIOD,
   defaultLeaseDuration,
   defaultVisibilityTimeout,
+  OUTBOX_DEFAULTS,
   SQS_ATTRIBUTE_DEFAULTS,
 } from './exactly-once-consumer-defaults.js';
+import { type OutboxProps, TransactionalOutbox } from './transactional-outbox.js';
+
+export { BUNDLED_HANDLER_FILE_NAME } from './bundled-function.js';
 
 /** `lease` claims before running the handler (safe for external side effects); `optimistic` claims at commit. */
 export type ConsumerMode = 'lease' | 'optimistic';
-
-/** The Onceflow repository root: the default project root for bundling, one level above this file. */
-const REPOSITORY_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
-
-/** The file the bundler writes inside the asset directory for `OutputFormat.ESM`. */
-export const BUNDLED_HANDLER_FILE_NAME = 'index.mjs';
 
 export interface ExactlyOnceConsumerProps {
   /**
@@ -111,6 +115,13 @@ export interface ExactlyOnceConsumerProps {
   readonly projectRoot?: string;
   /** The lock file that pins the bundled dependencies. @default - package-lock.json in `projectRoot` */
   readonly depsLockFilePath?: string;
+  /**
+   * A transactional outbox for `ctx.outbox.send`: an outbox table whose items commit with the DONE record, and a
+   * relay function on its stream that sends them to `targets`, with a relay DLQ and alarms. The handler gets
+   * `ONCEFLOW_OUTBOX_TABLE` and may only put items into the table.
+   * @default - no outbox; `ctx.outbox.send` then throws a ConfigurationError
+   */
+  readonly outbox?: OutboxProps;
 }
 
 /** The settings in force after defaults, user props and an existing queue are merged. */
@@ -152,6 +163,8 @@ export class ExactlyOnceConsumer extends Construct {
   readonly metrics: ConsumerMetrics;
   readonly alarms: ConsumerAlarms;
   readonly dashboard: ConsumerDashboard;
+  /** The outbox table, relay function and relay DLQ; undefined without the `outbox` prop. */
+  readonly outbox: TransactionalOutbox | undefined;
   /**
    * Absolute path of the bundled handler (`index.mjs`) inside the cloud assembly, for tests that run the very
    * artifact that would be deployed. Undefined when bundling was skipped for this stack.
@@ -175,6 +188,15 @@ export class ExactlyOnceConsumer extends Construct {
         existingTableKey: props.existingTable instanceof Table ? describeKey(props.existingTable) : undefined,
       }),
       ...findTimingViolations(this.settings),
+      ...findOutboxViolations(
+        props.outbox === undefined
+          ? undefined
+          : {
+              targetCount: props.outbox.targets.length,
+              relayBatchSize: props.outbox.relayBatchSize ?? OUTBOX_DEFAULTS.relayBatchSize,
+              relayRetryAttempts: props.outbox.relayRetryAttempts ?? OUTBOX_DEFAULTS.relayRetryAttempts,
+            },
+      ),
     ];
     // Checked before anything is created, so a bad configuration fails fast and never reaches the bundler.
     if (violations.length > 0) throw new ConsumerConfigurationError(this.node.path, violations);
@@ -195,34 +217,28 @@ export class ExactlyOnceConsumer extends Construct {
       this.table = this.claimsTable.table;
     }
 
-    this.logGroup = new LogGroup(this, 'LogGroup', {
-      retention: RetentionDays.ONE_MONTH,
-      // Logs are diagnostics, not state; the claims table is what must survive a teardown.
-      removalPolicy: RemovalPolicy.DESTROY,
-    });
-    this.role = new Role(this, 'Role', {
-      assumedBy: new ServicePrincipal('lambda.amazonaws.com'),
-      description:
-        'Onceflow consumer: claims-table writes, DLQ parking, visibility changes, its own log group.',
-    });
-    // Instead of the managed AWSLambdaBasicExecutionRole, which may create and write any log group.
-    this.role.addToPrincipalPolicy(
-      new PolicyStatement({
-        actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
-        resources: [this.logGroup.logGroupArn],
-      }),
-    );
+    this.outbox =
+      props.outbox === undefined
+        ? undefined
+        : new TransactionalOutbox(this, 'Outbox', {
+            serviceName: this.settings.serviceName,
+            ...props.outbox,
+          });
 
+    this.logGroup = createFunctionLogGroup(this, 'LogGroup');
+    this.role = createFunctionRole(
+      this,
+      'Role',
+      this.logGroup,
+      'Onceflow consumer: claims-table writes, DLQ parking, visibility changes, its own log group.',
+    );
     const projectRoot = props.projectRoot ?? REPOSITORY_ROOT;
-    this.function = new NodejsFunction(this, 'Function', {
+    this.function = createBundledFunction(this, 'Function', {
       entry: props.entry,
-      handler: 'handler',
-      runtime: Runtime.NODEJS_22_X,
-      architecture: Architecture.ARM_64,
-      timeout: this.settings.functionTimeout,
-      memorySize: this.settings.memorySize,
       role: this.role,
       logGroup: this.logGroup,
+      timeout: this.settings.functionTimeout,
+      memorySize: this.settings.memorySize,
       projectRoot,
       depsLockFilePath: props.depsLockFilePath ?? join(projectRoot, 'package-lock.json'),
       environment: {
@@ -233,33 +249,10 @@ export class ExactlyOnceConsumer extends Construct {
         [ENVIRONMENT.mode]: this.settings.mode,
         [ENVIRONMENT.leaseMs]: String(this.settings.leaseDuration.toMilliseconds()),
         [ENVIRONMENT.dedupWindowSeconds]: String(this.settings.dedupWindow.toSeconds()),
+        ...(this.outbox === undefined ? {} : { [ENVIRONMENT.outboxTableName]: this.outbox.table.tableName }),
         POWERTOOLS_SERVICE_NAME: this.settings.serviceName,
         POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
-        // Stack traces point at the TypeScript sources through the bundled source map.
-        NODE_OPTIONS: '--enable-source-maps',
       },
-      bundling: {
-        // Offline and reproducible: the esbuild of package-lock.json, never a Docker image.
-        forceDockerBundling: false,
-        format: OutputFormat.ESM,
-        target: 'node22',
-        mainFields: ['module', 'main'],
-        sourceMap: true,
-        sourcesContent: false,
-        keepNames: true,
-        // Bundle the AWS SDK too: the versions tested are the versions deployed, and the artifact runs on its own.
-        externalModules: [],
-        // Some bundled CommonJS dependencies call require(); ESM output has none unless we create one.
-        banner:
-          "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
-      },
-    });
-
-    Validations.of(this.function).acknowledge({
-      id: 'AwsSolutions-L1',
-      reason:
-        'nodejs22.x is pinned on purpose: the bundle targets node22 and is tested on it, so moving to a newer ' +
-        'runtime is a tested change rather than a silent one.',
     });
 
     // Exactly what the runtime calls; TransactWriteItems is authorized per item action, so UpdateItem covers it.
@@ -268,6 +261,8 @@ export class ExactlyOnceConsumer extends Construct {
     this.queue.grant(this.role, 'sqs:ChangeMessageVisibility');
     // What the event source mapping itself needs: receive, delete, attributes.
     this.queue.grantConsumeMessages(this.role);
+    // ctx.outbox.send stages a Put in the commit transaction; the relay, not the consumer, reads and deletes.
+    this.outbox?.table.grant(this.role, 'dynamodb:PutItem');
 
     this.eventSourceMapping = new EventSourceMapping(this, 'EventSourceMapping', {
       target: this.function,
@@ -286,6 +281,7 @@ export class ExactlyOnceConsumer extends Construct {
       table: this.table,
       serviceName: this.settings.serviceName,
       period: thresholds.period,
+      outbox: this.outbox,
     });
     this.alarms = new ConsumerAlarms(this, 'Alarms', {
       metrics: this.metrics,
@@ -423,14 +419,4 @@ function givenNames(values: Readonly<Record<string, unknown>>): string[] {
   return Object.entries(values)
     .filter(([, value]) => value !== undefined)
     .map(([name]) => name);
-}
-
-/** Where the bundler put the handler: the function's code asset, staged in the cloud assembly. */
-function bundledHandlerFile(fn: NodejsFunction): string | undefined {
-  const asset = fn.node.tryFindChild('Code');
-  const stage = Stage.of(fn);
-  const bundled = Stack.of(fn).bundlingRequired;
-  if (!bundled || !(asset instanceof Asset) || stage === undefined || !asset.isZipArchive) return undefined;
-  const directory = isAbsolute(asset.assetPath) ? asset.assetPath : join(stage.outdir, asset.assetPath);
-  return join(directory, BUNDLED_HANDLER_FILE_NAME);
 }

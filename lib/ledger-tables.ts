@@ -9,6 +9,9 @@ import { Construct } from 'constructs';
  */
 export const LEDGER_TABLE_KEYS = { accounts: 'accountId', entries: 'messageId' } as const;
 
+/** Partition key of the notifications stage's table, as `NOTIFICATIONS_KEY` in lambda/app/notifications.ts. */
+export const NOTIFICATIONS_TABLE_KEY = 'messageId';
+
 export interface LedgerTablesProps {
   /** What happens to both tables when the stack is deleted. @default RemovalPolicy.RETAIN */
   readonly removalPolicy?: RemovalPolicy;
@@ -16,17 +19,21 @@ export interface LedgerTablesProps {
 
 /**
  * The tables of the reference payments ledger (DESIGN.md section 7): balances per account, and one entry per
- * applied messageId, so an audit can compare both with what was sent.
+ * applied messageId, so an audit can compare both with what was sent; and the table of its notifications stage,
+ * one item per notification with the number of times it was applied.
  *
  * @example
  * const ledger = new LedgerTables(this, 'Ledger');
  * ledger.grantLedgerWrites(consumer.function);
+ * ledger.grantNotificationWrites(notifications.function);
  */
 export class LedgerTables extends Construct {
   /** Partition key `accountId` (string); the handler adds to `balanceCents`. */
   readonly accounts: Table;
   /** Partition key `messageId` (string); one item per applied payment. */
   readonly entries: Table;
+  /** Partition key `messageId` (string, the outbox's `<paymentMessageId>#<index>`); `applyCount` counts applies. */
+  readonly notifications: Table;
 
   constructor(scope: Construct, id: string, props: LedgerTablesProps = {}) {
     super(scope, id);
@@ -43,11 +50,20 @@ export class LedgerTables extends Construct {
       ...common,
       partitionKey: { name: LEDGER_TABLE_KEYS.entries, type: AttributeType.STRING },
     });
+    this.notifications = new Table(this, 'Notifications', {
+      ...common,
+      partitionKey: { name: NOTIFICATIONS_TABLE_KEY, type: AttributeType.STRING },
+    });
   }
 
   /** Exactly what the ledger handler stages in its commit: an update of the balance, a put of the entry. */
   grantLedgerWrites(grantee: IGrantable): void {
     this.accounts.grant(grantee, 'dynamodb:UpdateItem');
     this.entries.grant(grantee, 'dynamodb:PutItem');
+  }
+
+  /** Exactly what the notifications handler stages in its commit: one update per notification. */
+  grantNotificationWrites(grantee: IGrantable): void {
+    this.notifications.grant(grantee, 'dynamodb:UpdateItem');
   }
 }

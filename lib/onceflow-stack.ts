@@ -10,15 +10,30 @@ import { readOnceflowSettings } from './onceflow-settings.js';
 /** The reference ledger's handler entry. */
 export const LEDGER_HANDLER_ENTRY = fileURLToPath(new URL('../lambda/handlers/ledger.ts', import.meta.url));
 
+/** The handler entry of the ledger's second stage, fed by the ledger's outbox. */
+export const NOTIFICATIONS_HANDLER_ENTRY = fileURLToPath(
+  new URL('../lambda/handlers/notifications.ts', import.meta.url),
+);
+
+/**
+ * The Powertools service name of the notifications stage: the `service` dimension of its metrics, so its alarms
+ * count its own outcomes and not the ledger's.
+ */
+export const NOTIFICATIONS_SERVICE_NAME = 'onceflow-notifications';
+
 /**
  * The deployable Onceflow stack: the reference payments ledger behind an `ExactlyOnceConsumer`, configured from
- * CDK context (see `CONTEXT_KEYS`).
+ * CDK context (see `CONTEXT_KEYS`), and its notifications stage: the ledger emits one notification per applied
+ * payment through its transactional outbox, and a second `ExactlyOnceConsumer` applies each once.
  *
  * @example
  * new OnceflowStack(new App(), 'Onceflow');
  */
 export class OnceflowStack extends Stack {
+  /** The ledger consumer, with the outbox whose relay feeds `notifications`. */
   readonly consumer: ExactlyOnceConsumer;
+  /** The notifications consumer (default settings; the context settings configure the ledger). */
+  readonly notifications: ExactlyOnceConsumer;
   readonly ledger: LedgerTables;
 
   constructor(scope: Construct, id: string, props?: StackProps) {
@@ -26,7 +41,22 @@ export class OnceflowStack extends Stack {
     const settings = readOnceflowSettings(this.node);
     const tableRemovalPolicy = settings.retainTables ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
 
+    const alarmTopic =
+      settings.alarmTopicArn === undefined
+        ? undefined
+        : Topic.fromTopicArn(this, 'AlarmTopic', settings.alarmTopicArn);
+
     this.ledger = new LedgerTables(this, 'Ledger', { removalPolicy: tableRemovalPolicy });
+    // Created first: the ledger's outbox sends to its queue.
+    this.notifications = new ExactlyOnceConsumer(this, 'Notifications', {
+      entry: NOTIFICATIONS_HANDLER_ENTRY,
+      serviceName: NOTIFICATIONS_SERVICE_NAME,
+      claimsTableRemovalPolicy: tableRemovalPolicy,
+      alarmTopic,
+      environment: { [ENVIRONMENT.notificationsTableName]: this.ledger.notifications.tableName },
+    });
+    this.ledger.grantNotificationWrites(this.notifications.function);
+
     this.consumer = new ExactlyOnceConsumer(this, 'Consumer', {
       entry: LEDGER_HANDLER_ENTRY,
       mode: settings.mode,
@@ -35,14 +65,13 @@ export class OnceflowStack extends Stack {
       functionTimeout: settings.functionTimeout,
       memorySize: settings.memorySize,
       claimsTableRemovalPolicy: tableRemovalPolicy,
-      alarmTopic:
-        settings.alarmTopicArn === undefined
-          ? undefined
-          : Topic.fromTopicArn(this, 'AlarmTopic', settings.alarmTopicArn),
+      alarmTopic,
       environment: {
         [ENVIRONMENT.ledgerAccountsTableName]: this.ledger.accounts.tableName,
         [ENVIRONMENT.ledgerEntriesTableName]: this.ledger.entries.tableName,
+        [ENVIRONMENT.notificationsQueueUrl]: this.notifications.queue.queueUrl,
       },
+      outbox: { targets: [this.notifications.queue], tableRemovalPolicy },
     });
     this.ledger.grantLedgerWrites(this.consumer.function);
 
@@ -55,5 +84,35 @@ export class OnceflowStack extends Stack {
     output('EntriesTableName', this.ledger.entries.tableName, 'One entry per applied messageId.');
     output('FunctionName', this.consumer.function.functionName, 'The consumer function.');
     output('DashboardName', this.consumer.dashboard.dashboard.dashboardName, 'The CloudWatch dashboard.');
+    const outbox = this.consumer.outbox;
+    if (outbox !== undefined) {
+      output('OutboxTableName', outbox.table.tableName, 'Notifications staged by committed ledger messages.');
+      output('RelayFunctionName', outbox.relayFunction.functionName, 'The outbox relay function.');
+      output(
+        'RelayDeadLetterQueueUrl',
+        outbox.relayDeadLetterQueue.queueUrl,
+        'Undeliverable outbox items and exhausted stream batches.',
+      );
+    }
+    output(
+      'NotificationsQueueUrl',
+      this.notifications.queue.queueUrl,
+      'Where the relay sends notifications.',
+    );
+    output(
+      'NotificationsDeadLetterQueueUrl',
+      this.notifications.deadLetterQueue.queueUrl,
+      'Parked and exhausted notifications.',
+    );
+    output(
+      'NotificationsTableName',
+      this.ledger.notifications.tableName,
+      'One item per applied notification.',
+    );
+    output(
+      'NotificationsDashboardName',
+      this.notifications.dashboard.dashboard.dashboardName,
+      'The notifications stage dashboard.',
+    );
   }
 }

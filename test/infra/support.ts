@@ -33,6 +33,34 @@ export function allowedActions(template: Template, roleLogicalId: string): Map<s
 /** The JSON form `allowedActions` uses for a resource: `Fn::GetAtt [logicalId, Arn]`. */
 export const arnOf = (logicalId: string): string => JSON.stringify({ 'Fn::GetAtt': [logicalId, 'Arn'] });
 
+/** The JSON form `allowedActions` uses for a table's stream: `Fn::GetAtt [logicalId, StreamArn]`. */
+export const streamArnOf = (logicalId: string): string =>
+  JSON.stringify({ 'Fn::GetAtt': [logicalId, 'StreamArn'] });
+
+/** The JSON form `allowedActions` uses for `Resource: "*"`. */
+export const ANY_RESOURCE = JSON.stringify('*');
+
+/**
+ * Asserts that the role allows exactly these actions, each on exactly these resources: order-free on both, and
+ * an action or resource too many fails as surely as one missing.
+ */
+export function expectAllowedExactly(
+  template: Template,
+  roleLogicalId: string,
+  expected: Readonly<Record<string, readonly string[]>>,
+): void {
+  const actual = Object.fromEntries(
+    [...allowedActions(template, roleLogicalId)].map(([action, resources]) => [
+      action,
+      [...resources].sort(),
+    ]),
+  );
+  const wanted = Object.fromEntries(
+    Object.entries(expected).map(([action, resources]) => [action, [...resources].sort()]),
+  );
+  expect(actual).toEqual(wanted);
+}
+
 /** The one resource of `type` whose logical id starts with `prefix`. */
 export function logicalIdOf(template: Template, type: string, prefix: string): string {
   const ids = Object.keys(template.findResources(type)).filter((id) => id.startsWith(prefix));

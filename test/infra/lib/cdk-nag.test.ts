@@ -1,5 +1,5 @@
 import { App, Stack } from 'aws-cdk-lib';
-import { Queue } from 'aws-cdk-lib/aws-sqs';
+import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { describe, expect, it } from 'vitest';
 import { ExactlyOnceConsumer } from '../../../lib/exactly-once-consumer.js';
@@ -39,6 +39,20 @@ describe('cdk-nag AwsSolutions', () => {
     expect(findings(stack)).toEqual([]);
   });
 
+  it('finds nothing unacknowledged in a consumer with an outbox', () => {
+    const stack = new Stack(appWithoutBundling(), 'Test');
+    const target = new Queue(stack, 'Downstream', {
+      encryption: QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      deadLetterQueue: {
+        queue: new Queue(stack, 'DownstreamDeadLetters', { enforceSSL: true }),
+        maxReceiveCount: 10,
+      },
+    });
+    new ExactlyOnceConsumer(stack, 'Consumer', { entry: FIXTURE_ENTRY, outbox: { targets: [target] } });
+    expect(findings(stack)).toEqual([]);
+  });
+
   it('still reports what it is meant to catch, so the checks above are live', () => {
     const stack = new Stack(appWithoutBundling(), 'Test');
     new Queue(stack, 'Careless');
@@ -60,6 +74,34 @@ describe('cdk-nag AwsSolutions', () => {
     expect(acknowledged).toHaveLength(1);
     expect(JSON.stringify(acknowledged[0]?.data)).toMatch(
       /AwsSolutions-L1.*nodejs22\.x is pinned on purpose/,
+    );
+  });
+
+  it('acknowledges for the outbox only the relay runtime, the relay DLQ and ListStreams on "*", each with a reason', () => {
+    const stack = new Stack(appWithoutBundling(), 'Test');
+    const consumer = new ExactlyOnceConsumer(stack, 'Consumer', {
+      entry: FIXTURE_ENTRY,
+      outbox: { targets: [new Queue(stack, 'Downstream')] },
+    });
+    const acknowledged = consumer.node
+      .findAll()
+      .flatMap((construct) =>
+        construct.node.metadata
+          .filter((entry) => JSON.stringify(entry.data).includes('AwsSolutions-'))
+          .map((entry) => `${construct.node.path} ${JSON.stringify(entry.data)}`),
+      );
+    expect(acknowledged).toHaveLength(4);
+    expect(acknowledged).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^Test\/Consumer\/Function .*AwsSolutions-L1.*pinned on purpose/),
+        expect.stringMatching(/^Test\/Consumer\/Outbox\/RelayFunction .*AwsSolutions-L1.*pinned on purpose/),
+        expect.stringMatching(
+          /^Test\/Consumer\/Outbox\/RelayDeadLetterQueue .*AwsSolutions-SQS3.*itself a dead-letter/,
+        ),
+        expect.stringMatching(
+          /^Test\/Consumer\/Outbox\/RelayRole .*AwsSolutions-IAM5\[Resource::\*\].*ListStreams/,
+        ),
+      ]),
     );
   });
 });

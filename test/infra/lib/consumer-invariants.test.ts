@@ -240,4 +240,46 @@ describe('ExactlyOnceConsumer synth-time invariants', () => {
         'existingQueue to at least 5 minutes, or lower leaseDuration.',
     );
   });
+
+  it('accepts an outbox with a target and the default relay settings', () => {
+    const stack = new Stack(appWithoutBundling(), 'Test');
+    const consumer = new ExactlyOnceConsumer(stack, 'Consumer', {
+      entry: FIXTURE_ENTRY,
+      outbox: { targets: [new Queue(stack, 'Downstream')] },
+    });
+    expect(consumer.outbox).toBeDefined();
+  });
+
+  it('refuses an outbox with no target', () => {
+    const error = configurationError(() => ({ outbox: { targets: [] } }));
+    expect(error.message).toBe(
+      HEADER_ONE +
+        '1. outbox.targets is empty, so the relay may send to no queue and every staged message would end in the ' +
+        'relay DLQ. Fix: list every queue the handler passes to ctx.outbox.send.',
+    );
+  });
+
+  it('refuses relay batch sizes and retry attempts Lambda would refuse or that never give up, all at once', () => {
+    const error = configurationError((stack) => ({
+      outbox: { targets: [new Queue(stack, 'Downstream')], relayBatchSize: 20_000, relayRetryAttempts: -1 },
+    }));
+    expect(error.message).toBe(
+      header(2) +
+        '1. outbox.relayBatchSize (20000) is outside 1..10000, the range Lambda accepts for a DynamoDB stream. ' +
+        'Fix: set it to a whole number between 1 and 10000.\n' +
+        '2. outbox.relayRetryAttempts (-1) is outside 0..10000; unbounded retries (-1) would hold every later ' +
+        'outbox item of the shard behind one bad batch until the stream drops it after 24 hours. Fix: set it to ' +
+        'a whole number between 0 and 10000.',
+    );
+  });
+
+  it('checks the outbox before creating anything, together with the other settings', () => {
+    const error = configurationError(() => ({
+      maxReceiveCount: 2,
+      outbox: { targets: [], relayBatchSize: 0 },
+    }));
+    expect(error.violations).toHaveLength(3);
+    expect(error.violations[1]).toMatch(/^outbox\.targets is empty/);
+    expect(error.violations[2]).toMatch(/^outbox\.relayBatchSize \(0\) is outside 1\.\.10000/);
+  });
 });

@@ -3,13 +3,23 @@ import { pathToFileURL } from 'node:url';
 import { App, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { AttributeType, Table } from 'aws-cdk-lib/aws-dynamodb';
+import { Key } from 'aws-cdk-lib/aws-kms';
 import { Topic } from 'aws-cdk-lib/aws-sns';
-import { Queue } from 'aws-cdk-lib/aws-sqs';
+import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { describe, expect, it } from 'vitest';
 import { RUNTIME_DEFAULTS } from '../../../lambda/core/defaults.js';
 import { ENVIRONMENT, METRIC, METRICS_NAMESPACE } from '../../../lambda/runtime-contract.js';
 import { ExactlyOnceConsumer, type ExactlyOnceConsumerProps } from '../../../lib/exactly-once-consumer.js';
-import { allowedActions, appWithoutBundling, arnOf, FIXTURE_ENTRY, logicalIdOf } from '../support.js';
+import {
+  ANY_RESOURCE,
+  allowedActions,
+  appWithoutBundling,
+  arnOf,
+  expectAllowedExactly,
+  FIXTURE_ENTRY,
+  logicalIdOf,
+  streamArnOf,
+} from '../support.js';
 
 /** The one consumer that goes through the bundler; every other test skips bundling to stay fast. */
 const bundledApp = new App();
@@ -374,5 +384,275 @@ describe('ExactlyOnceConsumer dashboard', () => {
     for (const metric of [METRIC.processed, METRIC.duplicate, METRIC.claimLatency, METRIC.takeover]) {
       expect(body).toContain(`\\"${metric}\\"`);
     }
+  });
+});
+
+describe('ExactlyOnceConsumer without an outbox', () => {
+  it('creates no outbox table, relay, relay queue or relay alarm, and tells the handler of none', () => {
+    expect(bundled.outbox).toBeUndefined();
+    expect(Object.keys(template.findResources('AWS::DynamoDB::Table'))).toEqual([tableId]);
+    expect(Object.keys(template.findResources('AWS::Lambda::Function'))).toHaveLength(1);
+    expect(Object.keys(template.findResources('AWS::Lambda::EventSourceMapping'))).toHaveLength(1);
+    expect(Object.keys(template.findResources('AWS::SQS::Queue')).sort()).toEqual([dlqId, queueId].sort());
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ [ENVIRONMENT.outboxTableName]: Match.absent() }) },
+    });
+    expect(JSON.stringify(template.findResources('AWS::CloudWatch::Alarm'))).not.toContain('IteratorAge');
+  });
+});
+
+describe('ExactlyOnceConsumer outbox', () => {
+  /** A consumer with an outbox that sends to one queue of the same stack. */
+  const withOutbox = synth({}, (stack) => ({
+    outbox: { targets: [new Queue(stack, 'Downstream', { enforceSSL: true })] },
+  }));
+  const t = withOutbox.template;
+  const outboxTableId = logicalIdOf(t, 'AWS::DynamoDB::Table', 'ConsumerOutboxTable');
+  const relayDlqId = logicalIdOf(t, 'AWS::SQS::Queue', 'ConsumerOutboxRelayDeadLetterQueue');
+  const relayFunctionId = logicalIdOf(t, 'AWS::Lambda::Function', 'ConsumerOutboxRelayFunction');
+  const relayRoleId = logicalIdOf(t, 'AWS::IAM::Role', 'ConsumerOutboxRelayRole');
+  const relayLogGroupId = logicalIdOf(t, 'AWS::Logs::LogGroup', 'ConsumerOutboxRelayLogGroup');
+  const downstreamId = logicalIdOf(t, 'AWS::SQS::Queue', 'Downstream');
+
+  it('keys the outbox table on sourceMessageId and a numeric index, streams new images, expires by TTL, and is retained', () => {
+    t.hasResource('AWS::DynamoDB::Table', {
+      DeletionPolicy: 'Retain',
+      Properties: {
+        KeySchema: [
+          { AttributeName: 'sourceMessageId', KeyType: 'HASH' },
+          { AttributeName: 'index', KeyType: 'RANGE' },
+        ],
+        AttributeDefinitions: Match.arrayWith([
+          { AttributeName: 'sourceMessageId', AttributeType: 'S' },
+          { AttributeName: 'index', AttributeType: 'N' },
+        ]),
+        BillingMode: 'PAY_PER_REQUEST',
+        StreamSpecification: { StreamViewType: 'NEW_IMAGE' },
+        TimeToLiveSpecification: { AttributeName: 'expiresAtEpochSeconds', Enabled: true },
+        PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+      },
+    });
+  });
+
+  it('deletes the outbox table with the stack when its removal policy says so', () => {
+    const { template: own } = synth({}, (stack) => ({
+      outbox: { targets: [new Queue(stack, 'Downstream')], tableRemovalPolicy: RemovalPolicy.DESTROY },
+    }));
+    const id = logicalIdOf(own, 'AWS::DynamoDB::Table', 'ConsumerOutboxTable');
+    expect(own.toJSON().Resources[id].DeletionPolicy).toBe('Delete');
+  });
+
+  it('tells the handler where the outbox table is', () => {
+    t.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: {
+        Variables: Match.objectLike({
+          [ENVIRONMENT.claimsTableName]: Match.anyValue(),
+          [ENVIRONMENT.outboxTableName]: { Ref: outboxTableId },
+        }),
+      },
+    });
+  });
+
+  it('runs the relay on nodejs22.x, arm64, with its table, its DLQ and its own log group', () => {
+    t.hasResourceProperties('AWS::Lambda::Function', {
+      Runtime: 'nodejs22.x',
+      Architectures: ['arm64'],
+      Handler: 'index.handler',
+      Timeout: 30,
+      MemorySize: 256,
+      Role: { 'Fn::GetAtt': [relayRoleId, 'Arn'] },
+      LoggingConfig: { LogGroup: { Ref: relayLogGroupId } },
+      Environment: {
+        Variables: {
+          [ENVIRONMENT.outboxTableName]: { Ref: outboxTableId },
+          [ENVIRONMENT.relayDeadLetterQueueUrl]: { Ref: relayDlqId },
+          POWERTOOLS_SERVICE_NAME: 'onceflow',
+          NODE_OPTIONS: '--enable-source-maps',
+        },
+      },
+    });
+  });
+
+  it('keeps relay dead letters 14 days, encrypted, TLS only', () => {
+    expect(t.toJSON().Resources[relayDlqId].Properties).toEqual({
+      MessageRetentionPeriod: 14 * 24 * 3600,
+      SqsManagedSseEnabled: true,
+    });
+    t.hasResourceProperties('AWS::SQS::QueuePolicy', {
+      Queues: [{ Ref: relayDlqId }],
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+        ]),
+      },
+    });
+  });
+
+  it('drives the relay from the stream: oldest first, partial failures, bisect, bounded retries, then the relay DLQ', () => {
+    t.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      EventSourceArn: { 'Fn::GetAtt': [outboxTableId, 'StreamArn'] },
+      FunctionName: { Ref: relayFunctionId },
+      StartingPosition: 'TRIM_HORIZON',
+      BatchSize: 100,
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      BisectBatchOnFunctionError: true,
+      MaximumRetryAttempts: 10,
+      DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': [relayDlqId, 'Arn'] } } },
+      // The relay's own deletes and TTL expiry never invoke it.
+      FilterCriteria: { Filters: [{ Pattern: JSON.stringify({ eventName: ['INSERT'] }) }] },
+    });
+  });
+
+  it('passes the relay batch size and retry attempts through', () => {
+    const { template: own } = synth({}, (stack) => ({
+      outbox: { targets: [new Queue(stack, 'Downstream')], relayBatchSize: 500, relayRetryAttempts: 3 },
+    }));
+    own.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      StartingPosition: 'TRIM_HORIZON',
+      BatchSize: 500,
+      MaximumRetryAttempts: 3,
+    });
+  });
+
+  it('lets the consumer only put items into the outbox table, next to its own grants', () => {
+    const consumerRoleId = logicalIdOf(t, 'AWS::IAM::Role', 'ConsumerRole');
+    const queue = arnOf(logicalIdOf(t, 'AWS::SQS::Queue', 'ConsumerQueue'));
+    expectAllowedExactly(t, consumerRoleId, {
+      'dynamodb:UpdateItem': [arnOf(logicalIdOf(t, 'AWS::DynamoDB::Table', 'ConsumerClaims'))],
+      'dynamodb:PutItem': [arnOf(outboxTableId)],
+      'sqs:SendMessage': [arnOf(logicalIdOf(t, 'AWS::SQS::Queue', 'ConsumerDeadLetterQueue'))],
+      'sqs:ChangeMessageVisibility': [queue],
+      'sqs:ReceiveMessage': [queue],
+      'sqs:DeleteMessage': [queue],
+      'sqs:GetQueueAttributes': [queue],
+      'sqs:GetQueueUrl': [queue],
+      'logs:CreateLogStream': [arnOf(logicalIdOf(t, 'AWS::Logs::LogGroup', 'ConsumerLogGroup'))],
+      'logs:PutLogEvents': [arnOf(logicalIdOf(t, 'AWS::Logs::LogGroup', 'ConsumerLogGroup'))],
+    });
+  });
+
+  it('lets the relay read the stream, delete delivered items, and send to its targets and its DLQ only', () => {
+    const stream = streamArnOf(outboxTableId);
+    expectAllowedExactly(t, relayRoleId, {
+      // No resource-level permission exists for ListStreams; every other action names its resource.
+      'dynamodb:ListStreams': [ANY_RESOURCE],
+      'dynamodb:DescribeStream': [stream],
+      'dynamodb:GetRecords': [stream],
+      'dynamodb:GetShardIterator': [stream],
+      'dynamodb:DeleteItem': [arnOf(outboxTableId)],
+      'sqs:SendMessage': [arnOf(downstreamId), arnOf(relayDlqId)],
+      // What the stream mapping's on-failure destination adds (SqsDlq grants sendMessages).
+      'sqs:GetQueueAttributes': [arnOf(relayDlqId)],
+      'sqs:GetQueueUrl': [arnOf(relayDlqId)],
+      'logs:CreateLogStream': [arnOf(relayLogGroupId)],
+      'logs:PutLogEvents': [arnOf(relayLogGroupId)],
+    });
+    t.hasResourceProperties('AWS::IAM::Role', {
+      Description: Match.stringLikeRegexp('outbox relay'),
+      ManagedPolicyArns: Match.absent(),
+    });
+  });
+
+  it('lets the relay use the key of a target encrypted with a customer key', () => {
+    const { template: own } = synth({}, (stack) => ({
+      outbox: {
+        targets: [
+          new Queue(stack, 'Sealed', {
+            encryption: QueueEncryption.KMS,
+            encryptionMasterKey: new Key(stack, 'SealedKey'),
+          }),
+        ],
+      },
+    }));
+    const allowed = allowedActions(own, logicalIdOf(own, 'AWS::IAM::Role', 'ConsumerOutboxRelayRole'));
+    const key = arnOf(logicalIdOf(own, 'AWS::KMS::Key', 'SealedKey'));
+    expect(allowed.get('kms:GenerateDataKey')).toEqual(new Set([key]));
+    expect(allowed.get('kms:Decrypt')).toEqual(new Set([key]));
+    expect(allowed.get('sqs:SendMessage')).toContain(arnOf(logicalIdOf(own, 'AWS::SQS::Queue', 'Sealed')));
+  });
+
+  it('gives the relay its stream permissions before the mapping is created', () => {
+    t.hasResource('AWS::Lambda::Function', {
+      Properties: Match.objectLike({ Role: { 'Fn::GetAtt': [relayRoleId, 'Arn'] } }),
+      DependsOn: Match.arrayWith([
+        logicalIdOf(t, 'AWS::IAM::Policy', 'ConsumerOutboxRelayRoleDefaultPolicy'),
+      ]),
+    });
+  });
+
+  describe('alarms', () => {
+    const alarms = t.findResources('AWS::CloudWatch::Alarm');
+
+    it('adds three relay alarms, missing data not breaching on purpose', () => {
+      expect(Object.keys(alarms)).toHaveLength(12);
+      for (const alarm of Object.values(alarms))
+        expect(alarm.Properties.TreatMissingData).toBe('notBreaching');
+      expect(withOutbox.consumer.alarms.all).toHaveLength(12);
+    });
+
+    it.each([
+      ['relay errors', 'Errors', 'AWS/Lambda', 0, 'Sum', () => ({ Ref: relayFunctionId })],
+      [
+        'stream iterator age',
+        'IteratorAge',
+        'AWS/Lambda',
+        5 * 60 * 1000,
+        'Maximum',
+        () => ({ Ref: relayFunctionId }),
+      ],
+      [
+        'relay DLQ depth',
+        'ApproximateNumberOfMessagesVisible',
+        'AWS/SQS',
+        0,
+        'Maximum',
+        () => ({ 'Fn::GetAtt': [relayDlqId, 'QueueName'] }),
+      ],
+    ])('alarms on %s (%s, %s) above %d', (_name, metricName, namespace, threshold, statistic, dimension) => {
+      t.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        MetricName: metricName,
+        Namespace: namespace,
+        Threshold: threshold,
+        Statistic: statistic,
+        Period: 300,
+        EvaluationPeriods: 1,
+        ComparisonOperator: 'GreaterThanThreshold',
+        Dimensions: [Match.objectLike({ Value: dimension() })],
+      });
+    });
+
+    it('takes the relay thresholds from alarmThresholds, the iterator age in milliseconds', () => {
+      const { template: own } = synth({}, (stack) => ({
+        outbox: { targets: [new Queue(stack, 'Downstream')] },
+        alarmThresholds: {
+          relayMaxIteratorAge: Duration.minutes(1),
+          relayMaxErrorsPerPeriod: 2,
+          relayDeadLetterQueueMaxVisibleMessages: 3,
+        },
+      }));
+      own.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'IteratorAge', Threshold: 60_000 });
+      own.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        MetricName: 'Errors',
+        Threshold: 2,
+        Dimensions: [
+          {
+            Name: 'FunctionName',
+            Value: { Ref: logicalIdOf(own, 'AWS::Lambda::Function', 'ConsumerOutboxRelayFunction') },
+          },
+        ],
+      });
+      own.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        MetricName: 'ApproximateNumberOfMessagesVisible',
+        Threshold: 3,
+      });
+    });
+  });
+
+  it('shows the relay on the dashboard', () => {
+    const [dashboard] = Object.values(t.findResources('AWS::CloudWatch::Dashboard'));
+    const body = JSON.stringify(dashboard?.Properties.DashboardBody);
+    for (const title of ['Outbox relay', 'iterator age', 'Relay dead-letter queue'])
+      expect(body).toContain(title);
+    expect(body).toContain('\\"IteratorAge\\"');
   });
 });

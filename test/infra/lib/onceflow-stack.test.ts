@@ -3,10 +3,12 @@ import { App } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { LEDGER_KEYS } from '../../../lambda/app/ledger.js';
+import { NOTIFICATIONS_KEY } from '../../../lambda/app/notifications.js';
 import { ENVIRONMENT } from '../../../lambda/runtime-contract.js';
+import { bundledHandlerFile } from '../../../lib/bundled-function.js';
 import { ContextValueError } from '../../../lib/errors.js';
-import { LEDGER_TABLE_KEYS } from '../../../lib/ledger-tables.js';
-import { OnceflowStack } from '../../../lib/onceflow-stack.js';
+import { LEDGER_TABLE_KEYS, NOTIFICATIONS_TABLE_KEY } from '../../../lib/ledger-tables.js';
+import { NOTIFICATIONS_SERVICE_NAME, OnceflowStack } from '../../../lib/onceflow-stack.js';
 import { allowedActions, arnOf, logicalIdOf } from '../support.js';
 
 /** The deployable stack as `npm run synth` builds it, bundling the real ledger handler once for the file. */
@@ -17,6 +19,13 @@ const accountsId = logicalIdOf(template, 'AWS::DynamoDB::Table', 'LedgerAccounts
 const entriesId = logicalIdOf(template, 'AWS::DynamoDB::Table', 'LedgerEntries');
 const claimsId = logicalIdOf(template, 'AWS::DynamoDB::Table', 'ConsumerClaims');
 const roleId = logicalIdOf(template, 'AWS::IAM::Role', 'ConsumerRole');
+const notificationsTableId = logicalIdOf(template, 'AWS::DynamoDB::Table', 'LedgerNotifications');
+const notificationsClaimsId = logicalIdOf(template, 'AWS::DynamoDB::Table', 'NotificationsClaims');
+const notificationsQueueId = logicalIdOf(template, 'AWS::SQS::Queue', 'NotificationsQueue');
+const notificationsRoleId = logicalIdOf(template, 'AWS::IAM::Role', 'NotificationsRole');
+const outboxTableId = logicalIdOf(template, 'AWS::DynamoDB::Table', 'ConsumerOutboxTable');
+const relayRoleId = logicalIdOf(template, 'AWS::IAM::Role', 'ConsumerOutboxRelayRole');
+const relayDlqId = logicalIdOf(template, 'AWS::SQS::Queue', 'ConsumerOutboxRelayDeadLetterQueue');
 
 function stackWithContext(context: Record<string, unknown>): Template {
   const app = new App({ context: { 'aws:cdk:bundling-stacks': [], ...context } });
@@ -27,6 +36,7 @@ describe('OnceflowStack', () => {
   it.each([
     ['accounts', () => accountsId, 'accountId'],
     ['entries', () => entriesId, 'messageId'],
+    ['notifications', () => notificationsTableId, 'messageId'],
   ])('keeps the ledger %s table on demand, with point-in-time recovery, retained', (_name, id, key) => {
     expect(template.toJSON().Resources[id()]).toMatchObject({
       DeletionPolicy: 'Retain',
@@ -40,6 +50,7 @@ describe('OnceflowStack', () => {
 
   it('keys the ledger tables as the ledger application writes them', () => {
     expect(LEDGER_TABLE_KEYS).toEqual(LEDGER_KEYS);
+    expect(NOTIFICATIONS_TABLE_KEY).toBe(NOTIFICATIONS_KEY);
   });
 
   it('runs the ledger handler and tells it where its tables are', () => {
@@ -50,23 +61,61 @@ describe('OnceflowStack', () => {
           [ENVIRONMENT.ledgerAccountsTableName]: { Ref: accountsId },
           [ENVIRONMENT.ledgerEntriesTableName]: { Ref: entriesId },
           [ENVIRONMENT.claimsTableName]: { Ref: claimsId },
+          [ENVIRONMENT.outboxTableName]: { Ref: outboxTableId },
+          [ENVIRONMENT.notificationsQueueUrl]: { Ref: notificationsQueueId },
         }),
       },
     });
   });
 
-  it('lets the ledger update balances and put entries, and nothing more on its tables', () => {
+  it('lets the ledger update balances, put entries and stage outbox items, and nothing more on its tables', () => {
     const allowed = allowedActions(template, roleId);
     expect(allowed.get('dynamodb:UpdateItem')).toEqual(new Set([arnOf(claimsId), arnOf(accountsId)]));
-    expect(allowed.get('dynamodb:PutItem')).toEqual(new Set([arnOf(entriesId)]));
+    expect(allowed.get('dynamodb:PutItem')).toEqual(new Set([arnOf(entriesId), arnOf(outboxTableId)]));
     expect([...allowed.keys()].filter((action) => action.startsWith('dynamodb:')).sort()).toEqual([
       'dynamodb:PutItem',
       'dynamodb:UpdateItem',
     ]);
   });
 
-  it('bundles the ledger handler into a self-contained ES module that exports only handler', () => {
-    const file = stack.consumer.bundledHandlerFile;
+  it('relays the ledger outbox to the notifications queue, and to no other queue', () => {
+    const sends = allowedActions(template, relayRoleId).get('sqs:SendMessage');
+    expect(sends).toEqual(new Set([arnOf(notificationsQueueId), arnOf(relayDlqId)]));
+  });
+
+  it('runs the notifications handler under its own service name, with its table', () => {
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: {
+        Variables: Match.objectLike({
+          [ENVIRONMENT.notificationsTableName]: { Ref: notificationsTableId },
+          [ENVIRONMENT.claimsTableName]: { Ref: notificationsClaimsId },
+          [ENVIRONMENT.sourceQueueUrl]: { Ref: notificationsQueueId },
+          POWERTOOLS_SERVICE_NAME: NOTIFICATIONS_SERVICE_NAME,
+        }),
+      },
+    });
+  });
+
+  it('lets the notifications stage update its claims and notifications only, and gives it no outbox', () => {
+    const allowed = allowedActions(template, notificationsRoleId);
+    expect(allowed.get('dynamodb:UpdateItem')).toEqual(
+      new Set([arnOf(notificationsClaimsId), arnOf(notificationsTableId)]),
+    );
+    expect([...allowed.keys()].filter((action) => action.startsWith('dynamodb:'))).toEqual([
+      'dynamodb:UpdateItem',
+    ]);
+    expect(stack.notifications.outbox).toBeUndefined();
+  });
+
+  it.each([
+    ['ledger', () => stack.consumer.bundledHandlerFile],
+    ['notifications', () => stack.notifications.bundledHandlerFile],
+    [
+      'outbox relay',
+      () => (stack.consumer.outbox ? bundledHandlerFile(stack.consumer.outbox.relayFunction) : ''),
+    ],
+  ])('bundles the %s handler into a self-contained ES module that exports only handler', (_name, bundled) => {
+    const file = bundled();
     expect(file).toMatch(/asset\.[0-9a-f]{64}\/index\.mjs$/);
     const code = readFileSync(file ?? '', 'utf8');
     const exported = [...code.matchAll(/^export\s*\{([^}]*)\}/gm)].map((match) => match[1]?.trim());
@@ -84,6 +133,13 @@ describe('OnceflowStack', () => {
     'EntriesTableName',
     'FunctionName',
     'DashboardName',
+    'OutboxTableName',
+    'RelayFunctionName',
+    'RelayDeadLetterQueueUrl',
+    'NotificationsQueueUrl',
+    'NotificationsDeadLetterQueueUrl',
+    'NotificationsTableName',
+    'NotificationsDashboardName',
   ])('outputs %s for the operator', (name) => {
     template.hasOutput(name, { Value: Match.anyValue() });
   });
@@ -113,7 +169,8 @@ describe('OnceflowStack', () => {
   it('deletes every table on teardown when told not to retain them', () => {
     const t = stackWithContext({ 'onceflow:retainTables': 'false' });
     const tables = Object.values(t.findResources('AWS::DynamoDB::Table'));
-    expect(tables.map((table) => table.DeletionPolicy)).toEqual(['Delete', 'Delete', 'Delete']);
+    // Ledger accounts, entries and notifications, both claims tables, and the outbox.
+    expect(tables.map((table) => table.DeletionPolicy)).toEqual(Array(6).fill('Delete'));
   });
 
   it('sends every alarm to the topic named in context', () => {
@@ -121,7 +178,8 @@ describe('OnceflowStack', () => {
     const alarms = Object.values(
       stackWithContext({ 'onceflow:alarmTopicArn': arn }).findResources('AWS::CloudWatch::Alarm'),
     );
-    expect(alarms).toHaveLength(9);
+    // 9 per consumer, and 3 for the ledger's outbox relay.
+    expect(alarms).toHaveLength(9 + 3 + 9);
     for (const alarm of alarms) expect(alarm.Properties.AlarmActions).toEqual([arn]);
   });
 

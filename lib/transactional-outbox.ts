@@ -1,0 +1,151 @@
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { type RemovalPolicy, Validations } from 'aws-cdk-lib';
+import type { Table } from 'aws-cdk-lib/aws-dynamodb';
+import type { Role } from 'aws-cdk-lib/aws-iam';
+import { EventSourceMapping, FilterCriteria, FilterRule, StartingPosition } from 'aws-cdk-lib/aws-lambda';
+import { SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
+import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
+import type { LogGroup } from 'aws-cdk-lib/aws-logs';
+import { type IQueue, Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { DEFAULT_SERVICE_NAME, ENVIRONMENT } from '../lambda/runtime-contract.js';
+import {
+  createBundledFunction,
+  createFunctionLogGroup,
+  createFunctionRole,
+  REPOSITORY_ROOT,
+} from './bundled-function.js';
+import { DEAD_LETTER_QUEUE_RETENTION_PERIOD, OUTBOX_DEFAULTS } from './exactly-once-consumer-defaults.js';
+import { OutboxTable } from './outbox-table.js';
+
+/** The relay's handler entry, part of Onceflow itself. */
+export const OUTBOX_RELAY_ENTRY = fileURLToPath(
+  new URL('../lambda/handlers/outbox-relay.ts', import.meta.url),
+);
+
+/** The outbox settings a consumer takes (`ExactlyOnceConsumerProps.outbox`). */
+export interface OutboxProps {
+  /**
+   * Every queue the handler sends to with `ctx.outbox.send`. The relay may send to these and no other; an item
+   * for another queue is refused by IAM, retried, and ends in the relay DLQ.
+   */
+  readonly targets: readonly IQueue[];
+  /** Stream records per relay invocation (1 to 10000). @default 100 */
+  readonly relayBatchSize?: number;
+  /**
+   * Times Lambda retries a stream batch that keeps failing before it writes the batch's description to the relay
+   * DLQ and moves on (0 to 10000).
+   * @default 10
+   */
+  readonly relayRetryAttempts?: number;
+  /** What happens to the outbox table when the stack is deleted. @default RemovalPolicy.RETAIN */
+  readonly tableRemovalPolicy?: RemovalPolicy;
+}
+
+export interface TransactionalOutboxProps extends OutboxProps {
+  /** The Powertools service name of the relay's log lines. @default 'onceflow' */
+  readonly serviceName?: string;
+}
+
+/**
+ * The delivery half of the transactional outbox: the outbox table with its stream, the relay function that reads
+ * the stream and sends each new item to its target queue (then deletes it), and the relay DLQ, which receives both
+ * the items the relay can never deliver and the description of a stream batch Lambda gave up on. Granting the
+ * writer is left to the caller: the consumer function needs only `dynamodb:PutItem` on `table`.
+ *
+ * @example
+ * const outbox = new TransactionalOutbox(this, 'Outbox', { targets: [notifications] });
+ * outbox.table.grant(consumerFunction, 'dynamodb:PutItem');
+ * consumerFunction.addEnvironment('ONCEFLOW_OUTBOX_TABLE', outbox.table.tableName);
+ */
+export class TransactionalOutbox extends Construct {
+  /** The outbox table: partition key `sourceMessageId`, sort key `index`, stream of new images. */
+  readonly table: Table;
+  /** Undeliverable items (with the reason) and stream batches that ran out of retries. */
+  readonly relayDeadLetterQueue: Queue;
+  readonly relayFunction: NodejsFunction;
+  /** The relay's role: stream reads, deletes of delivered items, sends to the targets and the relay DLQ. */
+  readonly relayRole: Role;
+  readonly relayLogGroup: LogGroup;
+  readonly relayEventSourceMapping: EventSourceMapping;
+
+  constructor(scope: Construct, id: string, props: TransactionalOutboxProps) {
+    super(scope, id);
+    this.table = new OutboxTable(this, 'Table', {
+      removalPolicy: props.tableRemovalPolicy ?? OUTBOX_DEFAULTS.tableRemovalPolicy,
+    }).table;
+
+    this.relayDeadLetterQueue = new Queue(this, 'RelayDeadLetterQueue', {
+      encryption: QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: DEAD_LETTER_QUEUE_RETENTION_PERIOD,
+    });
+    Validations.of(this.relayDeadLetterQueue).acknowledge({
+      id: 'AwsSolutions-SQS3',
+      reason:
+        'This queue is itself a dead-letter queue: the relay parks undeliverable outbox items here and the ' +
+        'stream event source mapping sends failed batches here (an on-failure destination, which cdk-nag ' +
+        'does not recognise as a DLQ).',
+    });
+
+    this.relayLogGroup = createFunctionLogGroup(this, 'RelayLogGroup');
+    this.relayRole = createFunctionRole(
+      this,
+      'RelayRole',
+      this.relayLogGroup,
+      'Onceflow outbox relay: outbox stream reads and deletes, sends to its targets and its DLQ, its own log group.',
+    );
+    this.relayFunction = createBundledFunction(this, 'RelayFunction', {
+      entry: OUTBOX_RELAY_ENTRY,
+      role: this.relayRole,
+      logGroup: this.relayLogGroup,
+      timeout: OUTBOX_DEFAULTS.relayTimeout,
+      memorySize: OUTBOX_DEFAULTS.relayMemorySizeMb,
+      environment: {
+        [ENVIRONMENT.outboxTableName]: this.table.tableName,
+        [ENVIRONMENT.relayDeadLetterQueueUrl]: this.relayDeadLetterQueue.queueUrl,
+        POWERTOOLS_SERVICE_NAME: props.serviceName ?? DEFAULT_SERVICE_NAME,
+      },
+      // The relay is Onceflow's own code, so it is bundled from Onceflow's root whatever the consumer's is.
+      projectRoot: REPOSITORY_ROOT,
+      depsLockFilePath: join(REPOSITORY_ROOT, 'package-lock.json'),
+    });
+
+    // What the event source mapping reads. ListStreams has no resource type in IAM, so grantStreamRead puts it
+    // on "*"; the stream reads themselves are scoped to this table's stream.
+    this.table.grantStreamRead(this.relayRole);
+    Validations.of(this.relayRole).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason:
+        'dynamodb:ListStreams, which the DynamoDB stream event source mapping needs, supports no resource-level ' +
+        'permission; it lists stream ARNs only. Every other action of this role is scoped to one resource.',
+    });
+    // Deleting is how the relay marks an item delivered.
+    this.table.grant(this.relayRole, 'dynamodb:DeleteItem');
+    this.relayDeadLetterQueue.grant(this.relayRole, 'sqs:SendMessage');
+    for (const target of props.targets) {
+      target.grant(this.relayRole, 'sqs:SendMessage');
+      // A target encrypted with a customer key also needs the key to send.
+      target.encryptionMasterKey?.grant(this.relayRole, 'kms:GenerateDataKey', 'kms:Decrypt');
+    }
+
+    // A table created with a stream always has its ARN; this keeps the compiler honest.
+    const streamArn = this.table.tableStreamArn;
+    if (streamArn === undefined) throw new Error('The outbox table has no stream.');
+    this.relayEventSourceMapping = new EventSourceMapping(this, 'RelayEventSourceMapping', {
+      target: this.relayFunction,
+      eventSourceArn: streamArn,
+      // From the oldest record the stream holds, so items written before the mapping existed are relayed too.
+      startingPosition: StartingPosition.TRIM_HORIZON,
+      batchSize: props.relayBatchSize ?? OUTBOX_DEFAULTS.relayBatchSize,
+      // The relay answers with the lowest failed sequence number; Lambda resumes from there.
+      reportBatchItemFailures: true,
+      bisectBatchOnError: true,
+      retryAttempts: props.relayRetryAttempts ?? OUTBOX_DEFAULTS.relayRetryAttempts,
+      onFailure: new SqsDlq(this.relayDeadLetterQueue),
+      // Only new items are work; the relay's own deletes and TTL expiry would otherwise invoke it for nothing.
+      filters: [FilterCriteria.filter({ eventName: FilterRule.isEqual('INSERT') })],
+    });
+  }
+}
