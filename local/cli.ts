@@ -106,6 +106,9 @@ function printSummary(report: PipelineReport): void {
     ['takeovers', fmt(c.takeovers)],
     ['zombie commits rejected', fmt(c.zombiesRejected)],
     ['parked in the DLQ', fmt(c.parked)],
+    ['outbox items relayed', fmt(c.relayed)],
+    ['notifications applied', fmt(c.notificationsProcessed)],
+    ['notification copies dropped', fmt(c.notificationsDuplicatesSuppressed)],
     [
       'servers killed (-9)',
       `${fmt(c.crashes)} (${Object.entries(c.crashesByPoint)
@@ -127,9 +130,10 @@ function printSummary(report: PipelineReport): void {
   console.log('');
   console.log(
     a.ok
-      ? `AUDIT PASSED: ${fmt(a.applied)} unique messages applied exactly once, ${fmt(a.malformedParked)} malformed parked with a reason, every balance matches.`
+      ? `AUDIT PASSED: ${fmt(a.applied)} unique messages applied exactly once, ${fmt(a.malformedParked)} malformed parked with a reason, every balance matches, every payment produced exactly one notification.`
       : `AUDIT FAILED: missing ${a.missing.length}, unexpected ${a.unexpected.length}, applied and parked ${a.appliedAndParked.length}, ` +
-          `balance mismatches ${a.balanceMismatches.length}, malformed parked ${a.malformedParked}/${a.malformedExpected}.`,
+          `balance mismatches ${a.balanceMismatches.length}, malformed parked ${a.malformedParked}/${a.malformedExpected}, ` +
+          `notifications missing ${a.notifications.missing.length}, applied twice ${a.notifications.appliedTwice.length}, unexpected ${a.notifications.unexpected.length}.`,
   );
   if (!a.ok) {
     for (const m of a.balanceMismatches.slice(0, 5)) {

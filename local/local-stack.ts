@@ -1,14 +1,16 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { CreateQueueCommand } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { Duration } from 'aws-cdk-lib';
 import type { LedgerTables } from '../lambda/app/ledger.js';
+import { NOTIFICATIONS_KEY } from '../lambda/app/notifications.js';
 import { ENVIRONMENT } from '../lambda/runtime-contract.js';
 import { findTimingViolations } from '../lib/consumer-invariants.js';
 import { resolveConsumerSettings } from '../lib/exactly-once-consumer.js';
 import { LOCAL_AWS_CONFIG, startDynamoDbLocal } from './dynamodb-local.js';
 import { createQueuePair, type QueuePair } from './queues.js';
 import { localSqsClient, startSqsLocal } from './sqs-local.js';
-import { createClaimsTable, createLedgerTables } from './tables.js';
+import { createClaimsTable, createLedgerTables, createOutboxTable, createTable } from './tables.js';
 
 /**
  * The local stack's consumer settings, derived by the construct's own code from the same defaults, so names,
@@ -27,6 +29,11 @@ export interface LocalStackResources {
   readonly claimsTableName: string;
   readonly ledgerTables: LedgerTables;
   readonly queues: QueuePair;
+  /** Second stage: the ledger's outbox, its relay's DLQ, and the notifications consumer's queue and table. */
+  readonly outboxTableName: string;
+  readonly relayDeadLetterQueueUrl: string;
+  readonly notificationsQueues: QueuePair;
+  readonly notificationsTableName: string;
   readonly leaseMs: number;
   readonly dedupWindowSeconds: number;
   readonly batchSize: number;
@@ -40,7 +47,8 @@ export interface LocalStack extends LocalStackResources {
 
 /**
  * Starts DynamoDB Local (in memory) and the SQS emulator on free ports and creates the claims table, the ledger
- * tables, the source queue and its DLQ.
+ * tables, the source queue and its DLQ, and the second stage: the outbox table (with its stream), the relay's DLQ,
+ * the notifications queue with its DLQ, and the notifications table.
  *
  * @example
  * const stack = await startLocalStack('onceflow');
@@ -68,23 +76,38 @@ export async function startLocalStack(prefix = 'onceflow'): Promise<LocalStack> 
       accountsTableName: `${prefix}-accounts`,
       entriesTableName: `${prefix}-entries`,
     };
+    const outboxTableName = `${prefix}-outbox`;
+    const notificationsTableName = `${prefix}-notifications`;
     await Promise.all([
       createClaimsTable(dynamoDb, claimsTableName),
       createLedgerTables(dynamoDb, ledgerTables),
+      createOutboxTable(dynamoDb, outboxTableName),
+      createTable(dynamoDb, notificationsTableName, NOTIFICATIONS_KEY),
     ]);
-    const queues = await createQueuePair(sqs, `${prefix}-ledger`, {
+    const queueSettings = {
       fifo: settings.fifo,
       visibilityTimeoutSeconds: settings.visibilityTimeout.toSeconds(),
       retentionPeriodSeconds: settings.retentionPeriod.toSeconds(),
       maxReceiveCount: settings.deadLetterQueue?.maxReceiveCount,
       deadLetterRetentionPeriodSeconds: settings.deadLetterQueue?.retentionPeriod?.toSeconds(),
-    });
+    };
+    const queues = await createQueuePair(sqs, `${prefix}-ledger`, queueSettings);
+    const notificationsQueues = await createQueuePair(sqs, `${prefix}-notifications`, queueSettings);
+    const { QueueUrl: relayDeadLetterQueueUrl } = await sqs.send(
+      new CreateQueueCommand({ QueueName: `${prefix}-relay-dlq` }),
+    );
+    if (relayDeadLetterQueueUrl === undefined)
+      throw new Error('CreateQueue returned no URL for the relay DLQ');
     return {
       dynamoDbEndpoint: dynamoDbLocal.endpoint,
       sqsEndpoint: sqsLocal.endpoint,
       claimsTableName,
       ledgerTables,
       queues,
+      outboxTableName,
+      relayDeadLetterQueueUrl,
+      notificationsQueues,
+      notificationsTableName,
       leaseMs: settings.leaseDuration.toMilliseconds(),
       dedupWindowSeconds: settings.dedupWindow.toSeconds(),
       batchSize: settings.batchSize,
@@ -112,7 +135,12 @@ export function serverEnvironment(
     [ENVIRONMENT.dedupWindowSeconds]: String(stack.dedupWindowSeconds),
     [ENVIRONMENT.ledgerAccountsTableName]: stack.ledgerTables.accountsTableName,
     [ENVIRONMENT.ledgerEntriesTableName]: stack.ledgerTables.entriesTableName,
+    [ENVIRONMENT.outboxTableName]: stack.outboxTableName,
+    [ENVIRONMENT.relayDeadLetterQueueUrl]: stack.relayDeadLetterQueueUrl,
+    [ENVIRONMENT.notificationsQueueUrl]: stack.notificationsQueues.queueUrl,
+    [ENVIRONMENT.notificationsTableName]: stack.notificationsTableName,
     AWS_ENDPOINT_URL_DYNAMODB: stack.dynamoDbEndpoint,
+    AWS_ENDPOINT_URL_DYNAMODB_STREAMS: stack.dynamoDbEndpoint,
     AWS_ENDPOINT_URL_SQS: stack.sqsEndpoint,
     AWS_REGION: LOCAL_AWS_CONFIG.region,
     AWS_ACCESS_KEY_ID: LOCAL_AWS_CONFIG.credentials.accessKeyId,

@@ -9,8 +9,9 @@ import {
   ReceiveMessageCommand,
   SendMessageBatchCommand,
 } from '@aws-sdk/client-sqs';
-import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { auditLedger, type LedgerAudit, type SentPayment } from '../lambda/app/ledger.js';
+import { auditNotifications, type NotificationsAudit } from '../lambda/app/notifications.js';
 import type { RecordOutcomeKind } from '../lambda/index.js';
 import {
   messageIdFromBusinessKey,
@@ -60,6 +61,11 @@ export interface PipelineOptions {
 export interface PipelineCounts {
   readonly processed: number;
   readonly duplicatesSuppressed: number;
+  /** Second stage: notifications applied, and copies (relay re-sends) dropped. */
+  readonly notificationsProcessed: number;
+  readonly notificationsDuplicatesSuppressed: number;
+  /** Outbox items the relay delivered and marked. */
+  readonly relayed: number;
   readonly inFlightDeferrals: number;
   readonly retried: number;
   readonly takeovers: number;
@@ -84,7 +90,12 @@ export interface PipelineReport {
   };
   readonly counts: PipelineCounts;
   readonly sent: { readonly unique: number; readonly duplicates: number; readonly malformed: number };
-  readonly audit: LedgerAudit & { readonly malformedParked: number; readonly malformedExpected: number };
+  readonly audit: LedgerAudit & {
+    readonly malformedParked: number;
+    readonly malformedExpected: number;
+    /** Every applied payment produced exactly one notification, applied once. */
+    readonly notifications: NotificationsAudit;
+  };
   readonly elapsedMs: number;
   readonly messagesPerSecond: number;
   readonly sendToCommitMs: { readonly p50: number | null; readonly p99: number | null };
@@ -158,11 +169,15 @@ export async function runPipeline(options: PipelineOptions = {}): Promise<Pipeli
 
     const parked = await drainDeadLetters(stack);
     const ledgerAudit = await auditLedger(stack.dynamoDb, stack.ledgerTables, plan.unique, parked.messageIds);
+    const applied = plan.unique.filter((p) => !parked.messageIds.has(p.messageId)).map((p) => p.messageId);
+    const notifications = await auditNotifications(stack.dynamoDb, stack.notificationsTableName, applied);
+    const malformedParked = parked.withoutValidPayment(plan.unique);
     const audit = {
       ...ledgerAudit,
-      malformedParked: parked.withoutValidPayment(plan.unique),
+      malformedParked,
       malformedExpected: plan.malformedCount,
-      ok: ledgerAudit.ok && parked.withoutValidPayment(plan.unique) === plan.malformedCount,
+      notifications,
+      ok: ledgerAudit.ok && notifications.ok && malformedParked === plan.malformedCount,
     };
     const elapsedMs = Date.now() - startedMs;
     const latencies = fleet.sendToCommitMs.sort((a, b) => a - b);
@@ -313,22 +328,42 @@ async function waitUntilDrained(stack: LocalStack, fleet: ServerFleet, signal: A
     if (signal?.aborted === true) throw new Error('Stopped.');
     if (Date.now() > deadline) throw new Error('The source queue did not drain within 10 minutes.');
     await sleep(500);
-    const { Attributes = {} } = await stack.sqs.send(
-      new GetQueueAttributesCommand({
-        QueueUrl: stack.queues.queueUrl,
-        AttributeNames: [
-          'ApproximateNumberOfMessages',
-          'ApproximateNumberOfMessagesNotVisible',
-          'ApproximateNumberOfMessagesDelayed',
-        ],
-      }),
-    );
-    const left =
-      Number(Attributes.ApproximateNumberOfMessages ?? 0) +
-      Number(Attributes.ApproximateNumberOfMessagesNotVisible ?? 0) +
-      Number(Attributes.ApproximateNumberOfMessagesDelayed ?? 0);
+    const parts = [
+      await messagesLeft(stack, stack.queues.queueUrl),
+      await messagesLeft(stack, stack.notificationsQueues.queueUrl),
+      await outboxItemsLeft(stack),
+    ];
+    if (process.env.ONCEFLOW_DEBUG_DRAIN === '1')
+      process.stderr.write(`\n[drain] ${parts.join(' ')} busy=${fleet.busy()}\n`);
+    const left = parts.reduce((a, b) => a + b, 0);
     emptyChecks = left === 0 && !fleet.busy() ? emptyChecks + 1 : 0;
   }
+}
+
+async function messagesLeft(stack: LocalStack, queueUrl: string): Promise<number> {
+  const { Attributes = {} } = await stack.sqs.send(
+    new GetQueueAttributesCommand({
+      QueueUrl: queueUrl,
+      AttributeNames: [
+        'ApproximateNumberOfMessages',
+        'ApproximateNumberOfMessagesNotVisible',
+        'ApproximateNumberOfMessagesDelayed',
+      ],
+    }),
+  );
+  return (
+    Number(Attributes.ApproximateNumberOfMessages ?? 0) +
+    Number(Attributes.ApproximateNumberOfMessagesNotVisible ?? 0) +
+    Number(Attributes.ApproximateNumberOfMessagesDelayed ?? 0)
+  );
+}
+
+/** Outbox items not yet delivered (the relay deletes what it delivered). */
+async function outboxItemsLeft(stack: LocalStack): Promise<number> {
+  const { Count } = await stack.dynamoDb.send(
+    new ScanCommand({ TableName: stack.outboxTableName, Select: 'COUNT', ConsistentRead: true }),
+  );
+  return Count ?? 0;
 }
 
 /** Everything parked in the DLQ: the messageIds it carries, and how many bodies had no valid payment. */
@@ -377,27 +412,36 @@ function messageIdOf(body: string): string | undefined {
   return undefined;
 }
 
-/** The server processes: started, restarted after a kill -9, stopped; their reports summed. */
+/** Which process a slot runs: a consuming server, or the outbox relay. */
+type ProcessKind = 'server' | 'relay';
+
+const RELAY_ENTRY = fileURLToPath(new URL('./relay-server.ts', import.meta.url));
+
+/** The server processes and the relay: started, restarted after a kill -9, stopped; their reports summed. */
 class ServerFleet {
   readonly logFile = join(tmpdir(), `onceflow-local-${process.pid}.log`);
   readonly sendToCommitMs: number[] = [];
   peakRssMb = 0;
   onBatch: (() => void) | undefined;
-  private readonly servers = new Map<number, ChildProcess>();
-  private readonly outcomeCounts = emptyCounts();
+  zombieReady: ((server: ChildProcess, messageId: string, fencingToken: number) => void) | undefined;
+  private readonly processes = new Map<string, { kind: ProcessKind; child: ChildProcess }>();
+  private readonly outcomeCounts = { ledger: emptyCounts(), notifications: emptyCounts() };
   private takeovers = 0;
+  private relayed = 0;
   private crashes = 0;
   private readonly crashesByPoint: Record<CrashPoint, number> = {
     'after-claim': 0,
     'after-stage': 0,
     'during-commit': 0,
     'after-commit': 0,
+    'relay-after-send': 0,
   };
   private restarts = 0;
   private stopping = false;
   private readonly armedCrash = new Map<ChildProcess, CrashPoint>();
   private readonly frozen = new Set<ChildProcess>();
-  zombieReady: ((server: ChildProcess, messageId: string, fencingToken: number) => void) | undefined;
+  /** The relay's stream checkpoints, handed to a relay restarted after a crash. */
+  private readonly relayCheckpoints: Record<string, string> = {};
 
   constructor(
     private readonly stack: LocalStack,
@@ -405,30 +449,35 @@ class ServerFleet {
     private readonly unsafeDisableDedup: boolean,
   ) {}
 
-  async start(count: number): Promise<void> {
-    await Promise.all(Array.from({ length: count }, (_, slot) => this.spawn(slot)));
+  async start(servers: number): Promise<void> {
+    await Promise.all([
+      ...Array.from({ length: servers }, (_, slot) => this.spawn(`server-${slot}`, 'server')),
+      this.spawn('relay', 'relay'),
+    ]);
   }
 
-  live(): ChildProcess[] {
-    return [...this.servers.values()].filter(
-      (s) => s.exitCode === null && s.signalCode === null && !this.frozen.has(s),
-    );
+  /** Live, unfrozen processes of one kind. */
+  live(kind: ProcessKind = 'server'): ChildProcess[] {
+    return [...this.processes.values()]
+      .filter((p) => p.kind === kind)
+      .map((p) => p.child)
+      .filter((c) => c.exitCode === null && c.signalCode === null && !this.frozen.has(c));
   }
 
-  send(server: ChildProcess, message: ParentMessage): void {
-    if (message.type === 'arm-crash') this.armedCrash.set(server, message.point);
-    server.send(message);
+  send(child: ChildProcess, message: ParentMessage): void {
+    if (message.type === 'arm-crash') this.armedCrash.set(child, message.point);
+    if (child.connected) child.send(message);
   }
 
-  freeze(server: ChildProcess): void {
-    this.frozen.add(server);
-    server.kill('SIGSTOP');
+  freeze(child: ChildProcess): void {
+    this.frozen.add(child);
+    child.kill('SIGSTOP');
   }
 
-  thaw(server: ChildProcess): void {
-    server.kill('SIGCONT');
-    this.frozen.delete(server);
-    this.send(server, { type: 'zombie-go' });
+  thaw(child: ChildProcess): void {
+    child.kill('SIGCONT');
+    this.frozen.delete(child);
+    this.send(child, { type: 'zombie-go' });
   }
 
   busy(): boolean {
@@ -436,15 +485,18 @@ class ServerFleet {
   }
 
   counts(): PipelineCounts {
-    const c = this.outcomeCounts;
+    const { ledger, notifications } = this.outcomeCounts;
     return {
-      processed: c.Processed,
-      duplicatesSuppressed: c.Duplicate,
-      inFlightDeferrals: c.InFlight,
-      retried: c.Retried,
+      processed: ledger.Processed,
+      duplicatesSuppressed: ledger.Duplicate,
+      notificationsProcessed: notifications.Processed,
+      notificationsDuplicatesSuppressed: notifications.Duplicate,
+      relayed: this.relayed,
+      inFlightDeferrals: ledger.InFlight + notifications.InFlight,
+      retried: ledger.Retried + notifications.Retried,
       takeovers: this.takeovers,
-      zombiesRejected: c.ZombieRejected,
-      parked: c.Parked,
+      zombiesRejected: ledger.ZombieRejected + notifications.ZombieRejected,
+      parked: ledger.Parked + notifications.Parked,
       crashes: this.crashes,
       crashesByPoint: { ...this.crashesByPoint },
       restarts: this.restarts,
@@ -453,26 +505,27 @@ class ServerFleet {
 
   async stop(): Promise<void> {
     this.stopping = true;
-    const exits = [...this.servers.values()].map(
-      (server) =>
-        new Promise<void>((resolve) => {
-          if (server.exitCode !== null || server.signalCode !== null) return resolve();
-          const force = setTimeout(() => server.kill('SIGKILL'), 3_000);
-          server.once('exit', () => {
-            clearTimeout(force);
-            resolve();
-          });
-          if (this.frozen.has(server)) server.kill('SIGCONT');
-          if (server.connected) server.send({ type: 'stop' } satisfies ParentMessage);
-          else server.kill('SIGTERM');
-        }),
+    await Promise.all(
+      [...this.processes.values()].map(
+        ({ child }) =>
+          new Promise<void>((resolve) => {
+            if (child.exitCode !== null || child.signalCode !== null) return resolve();
+            const force = setTimeout(() => child.kill('SIGKILL'), 3_000);
+            child.once('exit', () => {
+              clearTimeout(force);
+              resolve();
+            });
+            if (this.frozen.has(child)) child.kill('SIGCONT');
+            if (child.connected) child.send({ type: 'stop' } satisfies ParentMessage);
+            else child.kill('SIGTERM');
+          }),
+      ),
     );
-    await Promise.all(exits);
   }
 
-  private spawn(slot: number): Promise<void> {
+  private spawn(slot: string, kind: ProcessKind): Promise<void> {
     const log = openSync(this.logFile, 'a');
-    const server = fork(SERVER_ENTRY, [], {
+    const child = fork(kind === 'server' ? SERVER_ENTRY : RELAY_ENTRY, [], {
       execArgv: ['--import', 'tsx'],
       stdio: ['ignore', log, log, 'ipc'],
       env: {
@@ -480,50 +533,59 @@ class ServerFleet {
         ...serverEnvironment(this.stack, this.mode),
         [SERVER_ENV.queueUrl]: this.stack.queues.queueUrl,
         [SERVER_ENV.queueArn]: this.stack.queues.queueArn,
+        [SERVER_ENV.notificationsQueueArn]: this.stack.notificationsQueues.queueArn,
+        [SERVER_ENV.notificationsDeadLetterQueueUrl]: this.stack.notificationsQueues.deadLetterQueueUrl,
         [SERVER_ENV.batchSize]: String(this.stack.batchSize),
+        [SERVER_ENV.relayCheckpoints]: JSON.stringify(this.relayCheckpoints),
         ...(this.unsafeDisableDedup ? { [SERVER_ENV.unsafeNoDedup]: '1' } : {}),
       },
     });
-    this.servers.set(slot, server);
-    server.on('message', (message: ServerMessage) => this.onMessage(server, message));
-    server.once('exit', (_code, signal) => {
-      const point = this.armedCrash.get(server);
-      this.armedCrash.delete(server);
-      this.frozen.delete(server);
+    this.processes.set(slot, { kind, child });
+    child.on('message', (message: ServerMessage) => this.onMessage(child, message));
+    child.once('exit', (_code, signal) => {
+      const point = this.armedCrash.get(child);
+      this.armedCrash.delete(child);
+      this.frozen.delete(child);
       if (this.stopping) return;
       if (signal === 'SIGKILL' && point !== undefined) {
         this.crashes += 1;
         this.crashesByPoint[point] += 1;
       }
-      // A dead server is restarted, as Lambda would start a new container.
+      // A dead process is restarted, as Lambda would start a new container.
       this.restarts += 1;
-      void this.spawn(slot);
+      void this.spawn(slot, kind);
     });
     return new Promise((resolve, reject) => {
-      const onExit = () =>
-        reject(new Error(`server ${slot} exited before it was ready; see ${this.logFile}`));
-      server.once('exit', onExit);
-      server.on('message', (message: ServerMessage) => {
+      const onExit = () => reject(new Error(`${slot} exited before it was ready; see ${this.logFile}`));
+      child.once('exit', onExit);
+      child.on('message', (message: ServerMessage) => {
         if (message.type !== 'ready') return;
-        server.off('exit', onExit);
+        child.off('exit', onExit);
         resolve();
       });
     });
   }
 
-  private onMessage(server: ChildProcess, message: ServerMessage): void {
+  private onMessage(child: ChildProcess, message: ServerMessage): void {
     switch (message.type) {
       case 'batch': {
+        const counts = this.outcomeCounts[message.stage];
         for (const [kind, count] of Object.entries(message.counts)) {
-          if (isOutcomeKind(kind)) this.outcomeCounts[kind] += count;
+          if (isOutcomeKind(kind)) counts[kind] += count;
         }
         this.takeovers += message.takeovers;
-        for (const ms of message.sendToCommitMs) this.sendToCommitMs.push(ms);
+        if (message.stage === 'ledger') for (const ms of message.sendToCommitMs) this.sendToCommitMs.push(ms);
         this.onBatch?.();
         break;
       }
+      case 'relayed':
+        this.relayed += message.delivered;
+        break;
+      case 'checkpoint':
+        this.relayCheckpoints[message.shardId] = message.sequenceNumber;
+        break;
       case 'zombie-ready':
-        this.zombieReady?.(server, message.messageId, message.fencingToken);
+        this.zombieReady?.(child, message.messageId, message.fencingToken);
         break;
       case 'memory':
         this.peakRssMb = Math.max(this.peakRssMb, message.rssMb);
@@ -564,8 +626,8 @@ class FaultScheduler {
     while (this.crashMilestones[0] !== undefined && processed >= this.crashMilestones[0]) {
       this.crashMilestones.shift();
       const point = CRASH_POINTS[this.crashIndex++ % CRASH_POINTS.length] ?? 'after-claim';
-      const server = this.pick();
-      if (server !== undefined) this.fleet.send(server, { type: 'arm-crash', point });
+      const target = point === 'relay-after-send' ? this.fleet.live('relay')[0] : this.pick();
+      if (target !== undefined) this.fleet.send(target, { type: 'arm-crash', point });
     }
     while (this.zombieMilestones[0] !== undefined && processed >= this.zombieMilestones[0]) {
       this.zombieMilestones.shift();

@@ -2,7 +2,13 @@ import type { SQSEvent } from 'aws-lambda';
 import type { BatchReport, RecordOutcomeKind } from '../lambda/index.js';
 
 /** Where a server can be made to die (kill -9), along the claim protocol. */
-export const CRASH_POINTS = ['after-claim', 'after-stage', 'during-commit', 'after-commit'] as const;
+export const CRASH_POINTS = [
+  'after-claim',
+  'after-stage',
+  'during-commit',
+  'after-commit',
+  'relay-after-send',
+] as const;
 export type CrashPoint = (typeof CRASH_POINTS)[number];
 
 /** Environment of a server process, besides what the deployed function gets. */
@@ -10,6 +16,10 @@ export const SERVER_ENV = {
   queueUrl: 'ONCEFLOW_LOCAL_QUEUE_URL',
   queueArn: 'ONCEFLOW_LOCAL_QUEUE_ARN',
   batchSize: 'ONCEFLOW_LOCAL_BATCH_SIZE',
+  notificationsQueueArn: 'ONCEFLOW_LOCAL_NOTIFICATIONS_QUEUE_ARN',
+  notificationsDeadLetterQueueUrl: 'ONCEFLOW_LOCAL_NOTIFICATIONS_DLQ_URL',
+  /** The relay's stream checkpoints, as JSON { shardId: sequenceNumber }, for a restarted relay. */
+  relayCheckpoints: 'ONCEFLOW_LOCAL_RELAY_CHECKPOINTS',
   /** Test-only: process with NO deduplication, to prove the audit can fail. */
   unsafeNoDedup: 'ONCEFLOW_LOCAL_UNSAFE_NO_DEDUP',
 } as const;
@@ -20,6 +30,9 @@ export type ParentMessage =
   | { readonly type: 'zombie-go' }
   | { readonly type: 'stop' };
 
+/** The pipeline's two consuming stages. */
+export type Stage = 'ledger' | 'notifications';
+
 export interface BatchSummary {
   readonly counts: Record<RecordOutcomeKind, number>;
   readonly takeovers: number;
@@ -29,7 +42,9 @@ export interface BatchSummary {
 
 export type ServerMessage =
   | { readonly type: 'ready' }
-  | ({ readonly type: 'batch' } & BatchSummary)
+  | ({ readonly type: 'batch'; readonly stage: Stage } & BatchSummary)
+  | { readonly type: 'relayed'; readonly delivered: number; readonly parked: number }
+  | { readonly type: 'checkpoint'; readonly shardId: string; readonly sequenceNumber: string }
   | { readonly type: 'zombie-ready'; readonly messageId: string; readonly fencingToken: number }
   | { readonly type: 'memory'; readonly rssMb: number };
 

@@ -9,7 +9,9 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { SQSEvent } from 'aws-lambda';
 import { ledgerHandler } from '../lambda/app/ledger.js';
+import { notificationsHandler } from '../lambda/app/notifications.js';
 import { type BatchReport, exactlyOnce, type MessageHandler } from '../lambda/index.js';
+import { ENVIRONMENT } from '../lambda/runtime-contract.js';
 import { atLeastOnce } from './at-least-once.js';
 import { EventSourcePoller } from './event-source-poller.js';
 import {
@@ -17,6 +19,7 @@ import {
   type ParentMessage,
   SERVER_ENV,
   type ServerMessage,
+  type Stage,
   summarize,
 } from './server-protocol.js';
 
@@ -87,37 +90,55 @@ const handler: MessageHandler = async (message, ctx) => {
 };
 
 const unsafeNoDedup = env[SERVER_ENV.unsafeNoDedup] === '1';
-const exactlyOnceHandler = exactlyOnce(handler, { dynamoDb, sqs });
-const processBatch = async (event: SQSEvent): Promise<BatchReport> => {
-  if (unsafeNoDedup) {
-    const response = await atLeastOnce(ledger, dynamoDb)(event);
-    const failed = new Set(response.batchItemFailures.map((f) => f.itemIdentifier));
-    return {
-      batchItemFailures: response.batchItemFailures,
-      outcomes: event.Records.map((record) => ({
-        sqsMessageId: record.messageId,
-        messageId: undefined,
-        kind: failed.has(record.messageId) ? 'Retried' : 'Processed',
-        takeover: false,
-      })),
-    };
-  }
-  return exactlyOnceHandler.processBatch(event);
+const ledgerConsumer = exactlyOnce(handler, { dynamoDb, sqs });
+const processLedgerBatch = async (event: SQSEvent): Promise<BatchReport> => {
+  if (!unsafeNoDedup) return ledgerConsumer.processBatch(event);
+  const response = await atLeastOnce(ledger, dynamoDb)(event);
+  const failed = new Set(response.batchItemFailures.map((f) => f.itemIdentifier));
+  return {
+    batchItemFailures: response.batchItemFailures,
+    outcomes: event.Records.map((record) => ({
+      sqsMessageId: record.messageId,
+      messageId: undefined,
+      kind: failed.has(record.messageId) ? 'Retried' : 'Processed',
+      takeover: false,
+    })),
+  };
 };
-
-const poller = new EventSourcePoller({
+// The second stage: notifications from the ledger's outbox, deduplicated by their own Onceflow consumer.
+const notificationsConsumer = exactlyOnce(notificationsHandler(), {
+  dynamoDb,
   sqs,
-  queueUrl,
-  queueArn,
-  batchSize: Number(env[SERVER_ENV.batchSize] ?? 10),
-  waitTimeSeconds: 1,
-  handler: async (event) => {
-    const report = await processBatch(event);
-    const committedAtMs = Date.now();
-    tell({ type: 'batch', ...summarize(report, event, committedAtMs) });
-    return report;
-  },
+  sourceQueueUrl: required(ENVIRONMENT.notificationsQueueUrl),
+  deadLetterQueueUrl: required(SERVER_ENV.notificationsDeadLetterQueueUrl),
 });
+
+const reporting =
+  (stage: Stage, process: (event: SQSEvent) => Promise<BatchReport>) =>
+  async (event: SQSEvent): Promise<BatchReport> => {
+    const report = await process(event);
+    tell({ type: 'batch', stage, ...summarize(report, event, Date.now()) });
+    return report;
+  };
+const batchSize = Number(env[SERVER_ENV.batchSize] ?? 10);
+const pollers = [
+  new EventSourcePoller({
+    sqs,
+    queueUrl,
+    queueArn,
+    batchSize,
+    waitTimeSeconds: 1,
+    handler: reporting('ledger', processLedgerBatch),
+  }),
+  new EventSourcePoller({
+    sqs,
+    queueUrl: required(ENVIRONMENT.notificationsQueueUrl),
+    queueArn: required(SERVER_ENV.notificationsQueueArn),
+    batchSize,
+    waitTimeSeconds: 1,
+    handler: reporting('notifications', notificationsConsumer.processBatch),
+  }),
+];
 
 process.on('message', (message: ParentMessage) => {
   switch (message.type) {
@@ -132,7 +153,7 @@ process.on('message', (message: ParentMessage) => {
       zombieGo = undefined;
       break;
     case 'stop':
-      void poller.stop().then(() => process.exit(0));
+      void Promise.all(pollers.map((poller) => poller.stop())).then(() => process.exit(0));
       break;
   }
 });
@@ -140,5 +161,5 @@ process.on('message', (message: ParentMessage) => {
 process.on('disconnect', () => process.exit(0));
 setInterval(() => tell({ type: 'memory', rssMb: process.memoryUsage().rss / 2 ** 20 }), 1_000).unref();
 
-poller.start();
+for (const poller of pollers) poller.start();
 tell({ type: 'ready' });

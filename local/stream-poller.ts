@@ -16,12 +16,20 @@ export interface StreamPollerOptions {
   readonly handler: (event: DynamoDBStreamEvent) => Promise<DynamoDBBatchResponse>;
   /** Records per invocation. @default 100 */
   readonly batchSize?: number;
+  /** Where each shard resumes: after this sequence number (a checkpoint saved by an earlier poller). */
+  readonly startAfter?: Readonly<Record<string, string>>;
+  /** Called with the last record of each batch the handler fully acknowledged: the new checkpoint. */
+  readonly onCheckpoint?: (shardId: string, sequenceNumber: string) => void;
 }
+
+const STALE_ITERATOR_ERRORS = new Set(['TrimmedDataAccessException', 'ExpiredIteratorException']);
 
 interface ShardPosition {
   iterator: string | undefined;
-  /** Re-read from here after a failure (the checkpoint). */
+  /** Re-read from here after a failure. */
   retryFrom: string | undefined;
+  /** Start after this record (a checkpoint from an earlier poller). */
+  startAfter: string | undefined;
   closed: boolean;
 }
 
@@ -62,7 +70,12 @@ export class StreamPoller {
         let acknowledged = 0;
         try {
           acknowledged = await this.pollOnce();
-        } catch {
+        } catch (error) {
+          // Keep polling, as the event source mapping does, but never silently.
+          console.error(
+            'stream poll failed:',
+            error instanceof Error ? `${error.name}: ${error.message}` : error,
+          );
           acknowledged = 0;
         }
         if (acknowledged === 0) await new Promise((resolve) => setTimeout(resolve, 100));
@@ -89,19 +102,33 @@ export class StreamPoller {
     );
     for (const shard of StreamDescription?.Shards ?? []) {
       if (shard.ShardId === undefined || this.shards.has(shard.ShardId)) continue;
-      this.shards.set(shard.ShardId, { iterator: undefined, retryFrom: undefined, closed: false });
+      this.shards.set(shard.ShardId, {
+        iterator: undefined,
+        retryFrom: undefined,
+        startAfter: this.options.startAfter?.[shard.ShardId],
+        closed: false,
+      });
     }
   }
 
   private async pollShard(shardId: string, position: ShardPosition): Promise<number> {
-    position.iterator ??= await this.iterator(shardId, position.retryFrom);
+    position.iterator ??= await this.iterator(shardId, position);
     if (position.iterator === undefined) {
       position.closed = true;
       return 0;
     }
-    const { Records = [], NextShardIterator } = await this.options.streams.send(
-      new GetRecordsCommand({ ShardIterator: position.iterator, Limit: this.options.batchSize ?? 100 }),
-    );
+    let page: Awaited<ReturnType<typeof this.readRecords>>;
+    try {
+      page = await this.readRecords(position.iterator);
+    } catch (error) {
+      // An iterator taken on an empty shard can go stale before its first record: take a fresh one.
+      if (error instanceof Error && STALE_ITERATOR_ERRORS.has(error.name)) {
+        position.iterator = undefined;
+        return 0;
+      }
+      throw error;
+    }
+    const { Records = [], NextShardIterator } = page;
     if (Records.length === 0) {
       position.iterator = NextShardIterator;
       if (NextShardIterator === undefined) position.closed = true;
@@ -117,6 +144,12 @@ export class StreamPoller {
     } catch {
       failedFrom = Records[0]?.dynamodb?.SequenceNumber; // the relay died: the whole batch comes again
     }
+    const done =
+      failedFrom === undefined
+        ? Records.length
+        : Records.findIndex((r) => r.dynamodb?.SequenceNumber === failedFrom);
+    const lastDone = Records[done - 1]?.dynamodb?.SequenceNumber;
+    if (lastDone !== undefined) this.options.onCheckpoint?.(shardId, lastDone);
     if (failedFrom === undefined) {
       position.iterator = NextShardIterator;
       return Records.length;
@@ -124,18 +157,24 @@ export class StreamPoller {
     // Resume at the failed record: everything before it is done, it and everything after come again.
     position.retryFrom = failedFrom;
     position.iterator = undefined;
-    return Records.findIndex((record) => record.dynamodb?.SequenceNumber === failedFrom);
+    return Math.max(0, done);
   }
 
-  private async iterator(shardId: string, atSequenceNumber: string | undefined): Promise<string | undefined> {
+  private readRecords(iterator: string) {
+    return this.options.streams.send(
+      new GetRecordsCommand({ ShardIterator: iterator, Limit: this.options.batchSize ?? 100 }),
+    );
+  }
+
+  private async iterator(shardId: string, position: ShardPosition): Promise<string | undefined> {
+    const at =
+      position.retryFrom !== undefined
+        ? { ShardIteratorType: 'AT_SEQUENCE_NUMBER' as const, SequenceNumber: position.retryFrom }
+        : position.startAfter !== undefined
+          ? { ShardIteratorType: 'AFTER_SEQUENCE_NUMBER' as const, SequenceNumber: position.startAfter }
+          : { ShardIteratorType: 'TRIM_HORIZON' as const };
     const { ShardIterator } = await this.options.streams.send(
-      new GetShardIteratorCommand({
-        StreamArn: this.streamArn,
-        ShardId: shardId,
-        ...(atSequenceNumber === undefined
-          ? { ShardIteratorType: 'TRIM_HORIZON' }
-          : { ShardIteratorType: 'AT_SEQUENCE_NUMBER', SequenceNumber: atSequenceNumber }),
-      }),
+      new GetShardIteratorCommand({ StreamArn: this.streamArn, ShardId: shardId, ...at }),
     );
     return ShardIterator;
   }

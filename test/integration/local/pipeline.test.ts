@@ -10,7 +10,7 @@ describe('the local exactly-once pipeline', () => {
       servers: 3,
       messages: 1_500,
       duplicateRate: 0.3,
-      crashRate: 3, // per 1,000 messages: 4 kills, one at each protocol point
+      crashRate: 3.4, // per 1,000 messages: 5 kills, one at each protocol point and one of the relay
       zombies: 1,
       malformed: 8,
       seed: 7,
@@ -35,7 +35,9 @@ describe('the local exactly-once pipeline', () => {
       'after-stage': 1,
       'during-commit': 1,
       'after-commit': 1,
+      'relay-after-send': 1,
     });
+    expect(report.audit.notifications).toEqual({ ok: true, missing: [], appliedTwice: [], unexpected: [] });
     expect(report.ok).toBe(true);
   }, 240_000);
 
