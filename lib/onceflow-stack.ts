@@ -51,6 +51,8 @@ export class OnceflowStack extends Stack {
     this.notifications = new ExactlyOnceConsumer(this, 'Notifications', {
       entry: NOTIFICATIONS_HANDLER_ENTRY,
       serviceName: NOTIFICATIONS_SERVICE_NAME,
+      // A pure DynamoDB write with no external side effect: optimistic mode saves the claim request.
+      mode: 'optimistic',
       claimsTableRemovalPolicy: tableRemovalPolicy,
       alarmTopic,
       environment: { [ENVIRONMENT.notificationsTableName]: this.ledger.notifications.tableName },

@@ -122,7 +122,8 @@ export class TransactionalOutbox extends Construct {
         'permission; it lists stream ARNs only. Every other action of this role is scoped to one resource.',
     });
     // Deleting is how the relay marks an item delivered.
-    this.table.grant(this.relayRole, 'dynamodb:DeleteItem');
+    // Delivered items are deleted 25 to a request; BatchWriteItem is authorized by its own action.
+    this.table.grant(this.relayRole, 'dynamodb:BatchWriteItem');
     this.relayDeadLetterQueue.grant(this.relayRole, 'sqs:SendMessage');
     for (const target of props.targets) {
       target.grant(this.relayRole, 'sqs:SendMessage');

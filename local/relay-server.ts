@@ -28,7 +28,7 @@ const dynamoDb = DynamoDBDocumentClient.from(rawDynamoDb);
 // "After send, before mark": the item went to its queue; die before deleting it (and before the checkpoint).
 dynamoDb.middlewareStack.add(
   (next, context) => async (args) => {
-    if (crashArmed && context.commandName === 'DeleteItemCommand') process.kill(process.pid, 'SIGKILL');
+    if (crashArmed && context.commandName === 'BatchWriteItemCommand') process.kill(process.pid, 'SIGKILL');
     return next(args);
   },
   { step: 'initialize', name: 'crashAfterSend' },

@@ -107,6 +107,8 @@ const processLedgerBatch = async (event: SQSEvent): Promise<BatchReport> => {
 };
 // The second stage: notifications from the ledger's outbox, deduplicated by their own Onceflow consumer.
 const notificationsConsumer = exactlyOnce(notificationsHandler(), {
+  // A pure DynamoDB write with no external side effect: optimistic mode saves the claim request.
+  mode: 'optimistic',
   dynamoDb,
   sqs,
   sourceQueueUrl: required(ENVIRONMENT.notificationsQueueUrl),

@@ -1,6 +1,6 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import { DeleteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { BatchWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import pLimit from 'p-limit';
@@ -55,8 +55,8 @@ export class OutboxRelay {
       bySource.set(key, [...(bySource.get(key) ?? []), { record, item }]);
     }
     const limit = pLimit(this.options.concurrency ?? 10);
-    let delivered = 0;
     let parked = 0;
+    const sent: { record: DynamoDBRecord; item: OutboxItem }[] = [];
     const failedSequenceNumbers: string[] = [];
     await Promise.all(
       [...bySource.values()].map((entries) =>
@@ -64,7 +64,7 @@ export class OutboxRelay {
           entries.sort((a, b) => (a.item?.index ?? 0) - (b.item?.index ?? 0));
           for (const { record, item } of entries) {
             const result = await this.relay(record, item);
-            if (result === 'delivered') delivered += 1;
+            if (result === 'sent' && item !== undefined) sent.push({ record, item });
             if (result === 'parked') parked += 1;
             if (result === 'failed') {
               // Later items of this source wait for it: their order is part of the contract.
@@ -75,6 +75,14 @@ export class OutboxRelay {
         }),
       ),
     );
+    // Only now, with every send acknowledged, are the items marked delivered (deleted), 25 to a request.
+    const unmarked = await this.markDelivered(sent.map((s) => s.item));
+    for (const { record, item } of sent) {
+      if (unmarked.has(outboxMessageId(item.sourceMessageId, item.index))) {
+        failedSequenceNumbers.push(record.dynamodb?.SequenceNumber ?? '');
+      }
+    }
+    const delivered = sent.length - unmarked.size;
     // Lambda resumes from the lowest failed sequence number: the stream position is the checkpoint.
     const lowest = failedSequenceNumbers.sort(compareSequenceNumbers)[0];
     return {
@@ -87,7 +95,7 @@ export class OutboxRelay {
   private async relay(
     record: DynamoDBRecord,
     item: OutboxItem | undefined,
-  ): Promise<'delivered' | 'parked' | 'failed'> {
+  ): Promise<'sent' | 'parked' | 'failed'> {
     const { sqs, logger } = this.options;
     if (item === undefined) {
       return this.park(
@@ -114,26 +122,57 @@ export class OutboxRelay {
       logger.warn('Outbox send failed; the stream will hand it to us again', { messageId, error: name });
       return 'failed';
     }
-    return (await this.markDelivered(item)) ? 'delivered' : 'failed';
+    return 'sent';
   }
 
-  /** Deleting is the "delivered" mark; if it fails the item is sent again later, and the downstream dedupes. */
-  private async markDelivered(item: OutboxItem): Promise<boolean> {
-    try {
-      await this.options.dynamoDb.send(
-        new DeleteCommand({
-          TableName: this.options.tableName,
-          Key: { [OUTBOX_TABLE.partitionKey]: item.sourceMessageId, [OUTBOX_TABLE.sortKey]: item.index },
-        }),
-      );
-      return true;
-    } catch (error) {
-      this.options.logger.warn('Could not mark an outbox item delivered; it will be sent again', {
-        messageId: outboxMessageId(item.sourceMessageId, item.index),
-        error: error instanceof Error ? error.name : String(error),
-      });
-      return false;
+  /**
+   * Deleting is the "delivered" mark. Returns the messageIds whose mark failed: they are sent again later, and the
+   * downstream deduplicates.
+   */
+  private async markDelivered(items: readonly OutboxItem[]): Promise<Set<string>> {
+    const unmarked = new Set<string>();
+    for (let start = 0; start < items.length; start += 25) {
+      let pending = items.slice(start, start + 25);
+      for (let attempt = 0; pending.length > 0 && attempt < 3; attempt++) {
+        try {
+          const { UnprocessedItems } = await this.options.dynamoDb.send(
+            new BatchWriteCommand({
+              RequestItems: {
+                [this.options.tableName]: pending.map((item) => ({
+                  DeleteRequest: {
+                    Key: {
+                      [OUTBOX_TABLE.partitionKey]: item.sourceMessageId,
+                      [OUTBOX_TABLE.sortKey]: item.index,
+                    },
+                  },
+                })),
+              },
+            }),
+          );
+          const left = new Set(
+            (UnprocessedItems?.[this.options.tableName] ?? []).map((request) =>
+              JSON.stringify(request.DeleteRequest?.Key ?? {}),
+            ),
+          );
+          pending = pending.filter((item) =>
+            left.has(
+              JSON.stringify({
+                [OUTBOX_TABLE.partitionKey]: item.sourceMessageId,
+                [OUTBOX_TABLE.sortKey]: item.index,
+              }),
+            ),
+          );
+        } catch (error) {
+          this.options.logger.warn('Could not mark outbox items delivered; they will be sent again', {
+            count: pending.length,
+            error: error instanceof Error ? error.name : String(error),
+          });
+          break;
+        }
+      }
+      for (const item of pending) unmarked.add(outboxMessageId(item.sourceMessageId, item.index));
     }
+    return unmarked;
   }
 
   private async park(
@@ -157,7 +196,7 @@ export class OutboxRelay {
     } catch {
       return 'failed';
     }
-    if (item !== undefined && !(await this.markDelivered(item))) return 'failed';
+    if (item !== undefined && (await this.markDelivered([item])).size > 0) return 'failed';
     logger.warn('Outbox item parked in the relay DLQ', { reason });
     return 'parked';
   }

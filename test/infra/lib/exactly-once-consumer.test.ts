@@ -539,7 +539,7 @@ describe('ExactlyOnceConsumer outbox', () => {
       'dynamodb:DescribeStream': [stream],
       'dynamodb:GetRecords': [stream],
       'dynamodb:GetShardIterator': [stream],
-      'dynamodb:DeleteItem': [arnOf(outboxTableId)],
+      'dynamodb:BatchWriteItem': [arnOf(outboxTableId)],
       'sqs:SendMessage': [arnOf(downstreamId), arnOf(relayDlqId)],
       // What the stream mapping's on-failure destination adds (SqsDlq grants sendMessages).
       'sqs:GetQueueAttributes': [arnOf(relayDlqId)],

@@ -33,7 +33,7 @@ async function outboxFixture(
   let deletesToFail = options.failFirstDeletes ?? 0;
   relayDynamoDb.middlewareStack.add(
     (next, context) => async (args) => {
-      if (context.commandName === 'DeleteItemCommand' && deletesToFail > 0) {
+      if (context.commandName === 'BatchWriteItemCommand' && deletesToFail > 0) {
         deletesToFail -= 1;
         throw Object.assign(new Error('relay died after the send, before the mark'), {
           name: 'TimeoutError',
