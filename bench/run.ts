@@ -5,7 +5,12 @@ import { parseArgs } from 'node:util';
 import { startDynamoDbLocal } from '../local/dynamodb-local.js';
 import { ASSUMPTIONS, costModel, LIMITS, PRICES_USD } from './cost-model.js';
 import { type HandlerLevelOptions, runHandlerLevelBenchmark } from './handler-level.js';
-import { type PipelineBenchmark, pipelineNotMeasuredYet, runPipelineBenchmark } from './pipeline.js';
+import {
+  localPipelineBenchmark,
+  type PipelineBenchmark,
+  pipelineNotMeasuredYet,
+  runPipelineBenchmark,
+} from './pipeline.js';
 import { type BenchmarkResults, judgeTargets, renderReadmeSection, writeReport } from './report.js';
 
 export interface BenchmarkOptions extends Omit<HandlerLevelOptions, 'endpoint'> {
@@ -105,6 +110,8 @@ const USAGE = `npm run bench -- [options]
   --containers <n>           concurrent warm containers (default 4)
   --accounting-messages <n>  messages in the per-kind request accounting (default 200)
   --injected-latency-ms <n>  delay added before every request, standing in for AWS round trips (default 0)
+  --pipeline-seconds N       seconds of sending per offered load in part B (default 20)
+  --skip-pipeline            leave part B unmeasured
   --endpoint <url>           use this DynamoDB instead of starting DynamoDB Local
   --dry-run                  print the README section to stdout; write no file
   --results-dir <dir>        where the dated JSON and chart.svg go (default bench/results)
@@ -118,6 +125,8 @@ async function main(): Promise<void> {
       repetitions: { type: 'string', default: '3' },
       containers: { type: 'string', default: '4' },
       'accounting-messages': { type: 'string', default: '200' },
+      'pipeline-seconds': { type: 'string', default: '20' },
+      'skip-pipeline': { type: 'boolean', default: false },
       endpoint: { type: 'string' },
       'injected-latency-ms': { type: 'string', default: '0' },
       'dry-run': { type: 'boolean', default: false },
@@ -157,6 +166,8 @@ async function main(): Promise<void> {
           accountingMessages: positive('accounting-messages', values['accounting-messages']),
           endpoint: values.endpoint,
           injectedLatencyMs: nonNegative('injected-latency-ms', values['injected-latency-ms']),
+          pipeline: values['skip-pipeline'] ? pipelineNotMeasuredYet : localPipelineBenchmark,
+          pipelineDurationSeconds: positive('pipeline-seconds', values['pipeline-seconds']),
           command: `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`,
           progress: (line) =>
             process.stderr.write(`[bench ${Math.round((Date.now() - started) / 1000)}s] ${line}\n`),
