@@ -13,6 +13,8 @@ import { OnceflowProducer } from '../../../lambda/producer/producer.js';
 import { ENVIRONMENT } from '../../../lambda/runtime-contract.js';
 import { LEDGER_HANDLER_ENTRY, OnceflowStack } from '../../../lib/onceflow-stack.js';
 import { EventSourcePoller, type PollResult } from '../../../local/event-source-poller.js';
+import { createQueuePair } from '../../../local/queues.js';
+import { createOutboxTable } from '../../../local/tables.js';
 import { type ConsumerFixture, consumerFixture } from '../../support/consumer-fixture.js';
 import { LambdaProcess } from '../../support/lambda-process.js';
 import { uniqueName } from '../../support/local-aws.js';
@@ -22,7 +24,21 @@ interface Artifact {
   readonly outdir: string;
   readonly bundleFile: string;
   /** The function's environment as synthesized, with its references resolved to the local tables and queues. */
-  environmentFor(fixture: ConsumerFixture): Record<string, string>;
+  environmentFor(fixture: ArtifactFixture): Record<string, string>;
+}
+
+/** The consumer's tables and queues, plus its second stage: the outbox table and the notifications queue. */
+interface ArtifactFixture extends ConsumerFixture {
+  readonly outboxTable: string;
+  readonly notificationsQueueUrl: string;
+}
+
+async function artifactFixture(): Promise<ArtifactFixture> {
+  const fixture = await consumerFixture();
+  const outboxTable = uniqueName('outbox');
+  await createOutboxTable(fixture.dynamoDb, outboxTable);
+  const notifications = await createQueuePair(fixture.sqs, uniqueName('notifications'));
+  return { ...fixture, outboxTable, notificationsQueueUrl: notifications.queueUrl };
 }
 
 function synthesize(): Artifact {
@@ -35,8 +51,12 @@ function synthesize(): Artifact {
   const variables = readVariables(Template.fromStack(stack).toJSON(), stack.getLogicalId(fn));
   // Every reference the template may hold, keyed as the template writes it: `{"Ref":"<logical id>"}`.
   const key = (token: string) => JSON.stringify(stack.resolve(token));
-  const references = (fixture: ConsumerFixture) =>
+  const outboxTableName = stack.consumer.outbox?.table.tableName;
+  if (outboxTableName === undefined) throw new Error('The ledger consumer has no outbox.');
+  const references = (fixture: ArtifactFixture) =>
     new Map([
+      [key(outboxTableName), fixture.outboxTable],
+      [key(stack.notifications.queue.queueUrl), fixture.notificationsQueueUrl],
       [key(stack.consumer.table.tableName), fixture.claimsTable],
       [key(stack.consumer.queue.queueUrl), fixture.queues.queueUrl],
       [key(stack.consumer.deadLetterQueue.queueUrl), fixture.queues.deadLetterQueueUrl],
@@ -261,14 +281,14 @@ function localAwsEnvironment(): Record<string, string> {
 describe('the ledger handler bundled into the synthesized assembly', () => {
   let artifact: Artifact | undefined;
   const lambdas: LambdaProcess[] = [];
-  let bundledFixture: ConsumerFixture | undefined;
+  let bundledFixture: ArtifactFixture | undefined;
   let bundledEnvironment: Record<string, string> = {};
   let bundled: Observed;
   let source: Observed;
 
   beforeAll(async () => {
     artifact = synthesize();
-    const [fixture, sourceFixture] = await Promise.all([consumerFixture(), consumerFixture()]);
+    const [fixture, sourceFixture] = await Promise.all([artifactFixture(), artifactFixture()]);
     bundledFixture = fixture;
     bundledEnvironment = artifact.environmentFor(fixture);
     const starting = [
@@ -305,6 +325,8 @@ describe('the ledger handler bundled into the synthesized assembly', () => {
       [ENVIRONMENT.deadLetterQueueUrl]: bundledFixture?.queues.deadLetterQueueUrl,
       [ENVIRONMENT.ledgerAccountsTableName]: bundledFixture?.tables.accountsTableName,
       [ENVIRONMENT.ledgerEntriesTableName]: bundledFixture?.tables.entriesTableName,
+      [ENVIRONMENT.outboxTableName]: bundledFixture?.outboxTable,
+      [ENVIRONMENT.notificationsQueueUrl]: bundledFixture?.notificationsQueueUrl,
       [ENVIRONMENT.mode]: 'lease',
       [ENVIRONMENT.leaseMs]: '60000',
       [ENVIRONMENT.dedupWindowSeconds]: '604800',
