@@ -93,7 +93,9 @@ const unsafeNoDedup = env[SERVER_ENV.unsafeNoDedup] === '1';
 const ledgerConsumer = exactlyOnce(handler, { dynamoDb, sqs });
 const processLedgerBatch = async (event: SQSEvent): Promise<BatchReport> => {
   if (!unsafeNoDedup) return ledgerConsumer.processBatch(event);
-  const response = await atLeastOnce(ledger, dynamoDb)(event);
+  const response = await atLeastOnce(ledger, dynamoDb, { outboxTableName: env[ENVIRONMENT.outboxTableName] })(
+    event,
+  );
   const failed = new Set(response.batchItemFailures.map((f) => f.itemIdentifier));
   return {
     batchItemFailures: response.batchItemFailures,
