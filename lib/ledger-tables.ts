@@ -2,15 +2,9 @@ import { RemovalPolicy } from 'aws-cdk-lib';
 import { AttributeType, BillingMode, Table } from 'aws-cdk-lib/aws-dynamodb';
 import type { IGrantable } from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
-
-/**
- * Partition keys of the reference ledger, as `LEDGER_KEYS` in lambda/app/ledger.ts (a test keeps them equal).
- * Not imported from there, so a synth never depends on the application module loading.
- */
-export const LEDGER_TABLE_KEYS = { accounts: 'accountId', entries: 'messageId' } as const;
-
-/** Partition key of the notifications stage's table, as `NOTIFICATIONS_KEY` in lambda/app/notifications.ts. */
-export const NOTIFICATIONS_TABLE_KEY = 'messageId';
+// The application's own key names: one definition for the code that writes the tables and for the tables.
+import { LEDGER_KEYS } from '../lambda/app/ledger.js';
+import { NOTIFICATIONS_KEY } from '../lambda/app/notifications.js';
 
 export interface LedgerTablesProps {
   /** What happens to both tables when the stack is deleted. @default RemovalPolicy.RETAIN */
@@ -44,15 +38,15 @@ export class LedgerTables extends Construct {
     };
     this.accounts = new Table(this, 'Accounts', {
       ...common,
-      partitionKey: { name: LEDGER_TABLE_KEYS.accounts, type: AttributeType.STRING },
+      partitionKey: { name: LEDGER_KEYS.accounts, type: AttributeType.STRING },
     });
     this.entries = new Table(this, 'Entries', {
       ...common,
-      partitionKey: { name: LEDGER_TABLE_KEYS.entries, type: AttributeType.STRING },
+      partitionKey: { name: LEDGER_KEYS.entries, type: AttributeType.STRING },
     });
     this.notifications = new Table(this, 'Notifications', {
       ...common,
-      partitionKey: { name: NOTIFICATIONS_TABLE_KEY, type: AttributeType.STRING },
+      partitionKey: { name: NOTIFICATIONS_KEY, type: AttributeType.STRING },
     });
   }
 

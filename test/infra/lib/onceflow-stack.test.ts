@@ -2,12 +2,9 @@ import { readFileSync } from 'node:fs';
 import { App } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
-import { LEDGER_KEYS } from '../../../lambda/app/ledger.js';
-import { NOTIFICATIONS_KEY } from '../../../lambda/app/notifications.js';
 import { ENVIRONMENT } from '../../../lambda/runtime-contract.js';
 import { bundledHandlerFile } from '../../../lib/bundled-function.js';
 import { ContextValueError } from '../../../lib/errors.js';
-import { LEDGER_TABLE_KEYS, NOTIFICATIONS_TABLE_KEY } from '../../../lib/ledger-tables.js';
 import { NOTIFICATIONS_SERVICE_NAME, OnceflowStack } from '../../../lib/onceflow-stack.js';
 import { allowedActions, arnOf, logicalIdOf } from '../support.js';
 
@@ -46,11 +43,6 @@ describe('OnceflowStack', () => {
         PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
       },
     });
-  });
-
-  it('keys the ledger tables as the ledger application writes them', () => {
-    expect(LEDGER_TABLE_KEYS).toEqual(LEDGER_KEYS);
-    expect(NOTIFICATIONS_TABLE_KEY).toBe(NOTIFICATIONS_KEY);
   });
 
   it('runs the ledger handler and tells it where its tables are', () => {
