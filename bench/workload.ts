@@ -1,6 +1,7 @@
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
 import type { SentPayment } from '../lambda/app/ledger.js';
 import { toWireBody } from '../lambda/sqs/wire-format.js';
+import { seededRandom } from '../local/random.js';
 
 /** SQS delivers at most 10 records per Lambda invocation; the bench uses full batches, as a busy queue does. */
 export const BATCH_SIZE = 10;
@@ -36,7 +37,7 @@ export interface Workload {
 
 /** A deterministic stream of payments with the given share of duplicate deliveries. */
 export function buildWorkload(options: WorkloadOptions): Workload {
-  const random = mulberry32(options.seed ?? 1);
+  const random = seededRandom(options.seed ?? 1);
   const accounts = options.accounts ?? 1000;
   const duplicateShare = options.duplicateShare ?? 0.3;
   const gap = (options.minimumDuplicateDistanceBatches ?? 8) * BATCH_SIZE;
@@ -122,17 +123,5 @@ export function redeliver(event: SQSEvent): SQSEvent {
         attributes: { ...record.attributes, ApproximateReceiveCount: String(receiveCount) },
       };
     }),
-  };
-}
-
-/** A small, fast, seedable PRNG: the bench needs reproducible streams, not cryptographic randomness. */
-function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
   };
 }
