@@ -337,16 +337,12 @@ async function waitUntilDrained(stack: LocalStack, fleet: ServerFleet, signal: A
   let emptyChecks = 0;
   while (emptyChecks < 3) {
     if (signal?.aborted === true) throw new Error('Stopped.');
-    if (Date.now() > deadline) throw new Error('The source queue did not drain within 10 minutes.');
+    if (Date.now() > deadline) throw new Error('The queues and the outbox did not drain within 10 minutes.');
     await sleep(500);
-    const parts = [
-      await messagesLeft(stack, stack.queues.queueUrl),
-      await messagesLeft(stack, stack.notificationsQueues.queueUrl),
-      await outboxItemsLeft(stack),
-    ];
-    if (process.env.ONCEFLOW_DEBUG_DRAIN === '1')
-      process.stderr.write(`\n[drain] ${parts.join(' ')} busy=${fleet.busy()}\n`);
-    const left = parts.reduce((a, b) => a + b, 0);
+    const left =
+      (await messagesLeft(stack, stack.queues.queueUrl)) +
+      (await messagesLeft(stack, stack.notificationsQueues.queueUrl)) +
+      (await outboxItemsLeft(stack));
     emptyChecks = left === 0 && !fleet.busy() ? emptyChecks + 1 : 0;
   }
 }
@@ -450,6 +446,7 @@ class ServerFleet {
   private restarts = 0;
   private stopping = false;
   private readonly armedCrash = new Map<ChildProcess, CrashPoint>();
+  private readonly armedZombie = new Set<ChildProcess>();
   private readonly frozen = new Set<ChildProcess>();
   /** The relay's stream checkpoints, handed to a relay restarted after a crash. */
   private readonly relayCheckpoints: Record<string, string> = {};
@@ -477,7 +474,13 @@ class ServerFleet {
 
   send(child: ChildProcess, message: ParentMessage): void {
     if (message.type === 'arm-crash') this.armedCrash.set(child, message.point);
+    if (message.type === 'arm-zombie') this.armedZombie.add(child);
     if (child.connected) child.send(message);
+  }
+
+  /** A crash or zombie armed and not yet happened. */
+  hasPendingFault(child: ChildProcess): boolean {
+    return this.armedCrash.has(child) || this.armedZombie.has(child);
   }
 
   freeze(child: ChildProcess): void {
@@ -556,6 +559,7 @@ class ServerFleet {
     child.once('exit', (_code, signal) => {
       const point = this.armedCrash.get(child);
       this.armedCrash.delete(child);
+      this.armedZombie.delete(child);
       this.frozen.delete(child);
       if (this.stopping) return;
       if (signal === 'SIGKILL' && point !== undefined) {
@@ -596,6 +600,7 @@ class ServerFleet {
         this.relayCheckpoints[message.shardId] = message.sequenceNumber;
         break;
       case 'zombie-ready':
+        this.armedZombie.delete(child);
         this.zombieReady?.(child, message.messageId, message.fencingToken);
         break;
       case 'memory':
@@ -634,16 +639,21 @@ class FaultScheduler {
   }
 
   onProgress(processed: number): void {
+    // A fault goes only to a process with no other fault pending, so no fault hides another; when none is free,
+    // the milestone waits for the next batch.
     while (this.crashMilestones[0] !== undefined && processed >= this.crashMilestones[0]) {
+      const point = CRASH_POINTS[this.crashIndex % CRASH_POINTS.length] ?? 'after-claim';
+      const target = this.pick(point === 'relay-after-send' ? 'relay' : 'server');
+      if (target === undefined) break;
       this.crashMilestones.shift();
-      const point = CRASH_POINTS[this.crashIndex++ % CRASH_POINTS.length] ?? 'after-claim';
-      const target = point === 'relay-after-send' ? this.fleet.live('relay')[0] : this.pick();
-      if (target !== undefined) this.fleet.send(target, { type: 'arm-crash', point });
+      this.crashIndex += 1;
+      this.fleet.send(target, { type: 'arm-crash', point });
     }
     while (this.zombieMilestones[0] !== undefined && processed >= this.zombieMilestones[0]) {
+      const server = this.pick('server');
+      if (server === undefined) break;
       this.zombieMilestones.shift();
-      const server = this.pick();
-      if (server !== undefined) this.fleet.send(server, { type: 'arm-zombie' });
+      this.fleet.send(server, { type: 'arm-zombie' });
     }
   }
 
@@ -652,9 +662,9 @@ class FaultScheduler {
     await Promise.all(this.zombieRuns);
   }
 
-  private pick() {
-    const live = this.fleet.live();
-    return live[Math.floor(this.random() * live.length)];
+  private pick(kind: 'server' | 'relay') {
+    const free = this.fleet.live(kind).filter((child) => !this.fleet.hasPendingFault(child));
+    return free[Math.floor(this.random() * free.length)];
   }
 
   /** Freeze the server past its lease, wait until another server has taken its message over, then resume it. */
