@@ -88,7 +88,7 @@ export async function runPipelineBenchmark(
 export const PIPELINE_MAX_MESSAGES = 1_500;
 
 export const localPipelineBenchmark: PipelineBenchmark = {
-  description: `npm start machinery, faults off: 4 server processes + relay, ledger and notifications stages, 30% duplicates, up to ${PIPELINE_MAX_MESSAGES.toLocaleString('en-US')} messages per run`,
+  description: `The \`npm start\` machinery, faults off: 4 server processes + relay, ledger and notifications stages, 30% duplicates, up to ${PIPELINE_MAX_MESSAGES.toLocaleString('en-US')} messages per run`,
   run: async (offeredLoadPerSecond, durationSeconds) => {
     const report = await runPipeline({
       servers: 4,
