@@ -10,9 +10,9 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 const USAGE = `Usage: npm start -- [options]
 
   --servers N           server processes (default 4)
-  --messages N          unique messages (default 4000, about a minute on 2 cores)
+  --messages N          unique messages (default 2500, under a minute on 2 cores)
   --duplicate-rate R    share of messages sent again later, 0..1 (default 0.3)
-  --crash-rate R        kill -9 of a server per 1,000 messages (default 1; 0 = none)
+  --crash-rate R        kill -9s per 1,000 messages (default 2; 0 = none)
   --zombies N           servers frozen past their lease, then resumed (default 1)
   --malformed N         malformed messages that must be parked (default 8)
   --mode lease|optimistic  (default lease)
