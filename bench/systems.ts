@@ -11,7 +11,7 @@ import { type DynamoDBClient, UpdateTimeToLiveCommand } from '@aws-sdk/client-dy
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
-import { LEDGER_KEYS, type LedgerTables, ledgerHandler, readPayment } from '../lambda/app/ledger.js';
+import { type LedgerTables, ledgerHandler, ledgerWrites, readPayment } from '../lambda/app/ledger.js';
 import type { MessageHandler } from '../lambda/sqs/batch-processor.js';
 import { exactlyOnce } from '../lambda/sqs/exactly-once.js';
 import { type OnceflowMessage, readMessage } from '../lambda/sqs/wire-format.js';
@@ -211,7 +211,7 @@ function powertoolsContainer(options: {
     async (message: OnceflowMessage): Promise<boolean> => {
       await options.sideEffect?.(message.messageId);
       await options.documentClient.send(
-        new TransactWriteCommand({ TransactItems: ledgerWrites(options.tables, message) }),
+        new TransactWriteCommand({ TransactItems: powertoolsLedgerWrites(options.tables, message) }),
       );
       return true;
     },
@@ -244,34 +244,10 @@ function powertoolsContainer(options: {
   };
 }
 
-/**
- * The ledger's two writes, as a Powertools user writes them inside the idempotent function: the same items and
- * expressions `ledgerHandler` stages for Onceflow (lambda/app/ledger.ts), so every system applies identical effects.
- */
-function ledgerWrites(tables: LedgerTables, message: OnceflowMessage) {
-  const payment = readPayment(message.payload);
-  return [
-    {
-      Update: {
-        TableName: tables.accountsTableName,
-        Key: { [LEDGER_KEYS.accounts]: payment.accountId },
-        UpdateExpression: 'ADD balanceCents :amount, entryCount :one',
-        ExpressionAttributeValues: { ':amount': payment.amountCents, ':one': 1 },
-      },
-    },
-    {
-      Put: {
-        TableName: tables.entriesTableName,
-        Item: {
-          [LEDGER_KEYS.entries]: message.messageId,
-          accountId: payment.accountId,
-          amountCents: payment.amountCents,
-          timestamp: message.timestamp,
-          fencingToken: 0,
-        },
-      },
-    },
-  ];
+/** The ledger's two writes, as a Powertools user writes them inside the idempotent function: the same effects. */
+function powertoolsLedgerWrites(tables: LedgerTables, message: OnceflowMessage) {
+  const { creditAccount, appendEntry } = ledgerWrites(tables, message, readPayment(message.payload), 0);
+  return [{ Update: creditAccount }, { Put: appendEntry }];
 }
 
 function rawContainer(handler: MessageHandler, documentClient: DynamoDBDocumentClient): Container {

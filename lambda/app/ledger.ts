@@ -1,4 +1,5 @@
 import { type DynamoDBDocumentClient, paginateScan } from '@aws-sdk/lib-dynamodb';
+import type { StagedWrite } from '../core/claim-store.js';
 import { ConfigurationError, PermanentError } from '../core/errors.js';
 import { ENVIRONMENT } from '../runtime-contract.js';
 import type { MessageHandler } from '../sqs/batch-processor.js';
@@ -79,22 +80,39 @@ export function ledgerHandler(
       const notification: PaymentNotification = { paymentMessageId: message.messageId, ...payment };
       ctx.outbox.send(notificationsQueueUrl, notification);
     }
-    ctx.tx.update({
-      TableName: resolved.accountsTableName,
+    const writes = ledgerWrites(resolved, message, payment, ctx.fencingToken);
+    ctx.tx.update(writes.creditAccount);
+    ctx.tx.put(writes.appendEntry);
+  };
+}
+
+/**
+ * A payment's two writes: credit the account, append the entry keyed by messageId. Exported so the benchmark's
+ * baselines apply exactly the same effects.
+ */
+export function ledgerWrites(
+  tables: LedgerTables,
+  message: { readonly messageId: string; readonly timestamp: string | number },
+  payment: Payment,
+  fencingToken: number,
+): { creditAccount: NonNullable<StagedWrite['Update']>; appendEntry: NonNullable<StagedWrite['Put']> } {
+  return {
+    creditAccount: {
+      TableName: tables.accountsTableName,
       Key: { [LEDGER_KEYS.accounts]: payment.accountId },
       UpdateExpression: 'ADD balanceCents :amount, entryCount :one',
       ExpressionAttributeValues: { ':amount': payment.amountCents, ':one': 1 },
-    });
-    ctx.tx.put({
-      TableName: resolved.entriesTableName,
+    },
+    appendEntry: {
+      TableName: tables.entriesTableName,
       Item: {
         [LEDGER_KEYS.entries]: message.messageId,
         accountId: payment.accountId,
         amountCents: payment.amountCents,
         timestamp: message.timestamp,
-        fencingToken: ctx.fencingToken,
+        fencingToken,
       },
-    });
+    },
   };
 }
 
