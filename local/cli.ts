@@ -70,6 +70,12 @@ async function run(options: Parameters<typeof runPipeline>[0], json: boolean): P
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  // Work still in flight when the services stop fails; after a stop that is expected, not a crash to print.
+  process.on('unhandledRejection', (reason) => {
+    if (interrupted) return;
+    console.error(`Error: ${reason instanceof Error ? reason.message : String(reason)}`);
+    process.exit(1);
+  });
   const progress = new ProgressLine();
   process.stderr.write('Starting DynamoDB Local, the SQS emulator and the servers...\n');
   try {
@@ -158,6 +164,9 @@ async function keepRunning(report: PipelineReport): Promise<void> {
   console.log(`  entries table    ${stack.ledgerTables.entriesTableName}`);
   console.log(`  source queue     ${stack.queues.queueUrl}`);
   console.log(`  dead-letter q.   ${stack.queues.deadLetterQueueUrl}`);
+  console.log(`  outbox table     ${stack.outboxTableName}`);
+  console.log(`  notifications    ${stack.notificationsQueues.queueUrl} -> ${stack.notificationsTableName}`);
+  console.log('  (queue URLs name a host that does not resolve: send to the emulator endpoint above)');
   console.log('  credentials      AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local AWS_REGION=us-east-1');
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);

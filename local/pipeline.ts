@@ -298,6 +298,7 @@ async function sendAll(
     state.sent += chunk.length;
   };
 
+  // Awaited below; the handler only keeps a stop (Ctrl-C) from turning its failure into an unhandled rejection.
   const delayedSends = (async () => {
     for (let i = 0; i < delayed.length; i += 10) {
       const chunk = delayed.slice(i, i + 10);
@@ -309,6 +310,7 @@ async function sendAll(
     }
   })();
 
+  delayedSends.catch(() => undefined);
   const chunks: (typeof sends)[] = [];
   for (let i = 0; i < immediate.length; i += 10) chunks.push(immediate.slice(i, i + 10));
   const inFlight = offeredLoadPerSecond === undefined ? 8 : 1;
@@ -566,9 +568,10 @@ class ServerFleet {
         this.crashes += 1;
         this.crashesByPoint[point] += 1;
       }
-      // A dead process is restarted, as Lambda would start a new container.
+      // A dead process is restarted, as Lambda would start a new container. One that dies again before it is
+      // ready (the run is stopping) is not an error.
       this.restarts += 1;
-      void this.spawn(slot, kind);
+      this.spawn(slot, kind).catch(() => undefined);
     });
     return new Promise((resolve, reject) => {
       const onExit = () => reject(new Error(`${slot} exited before it was ready; see ${this.logFile}`));
@@ -634,7 +637,9 @@ class FaultScheduler {
     this.crashMilestones = spread(crashes, settings.messages, 0.1, 0.8);
     this.zombieMilestones = spread(settings.zombies, settings.messages, 0.05, 0.5);
     fleet.zombieReady = (server, messageId, fencingToken) => {
-      this.zombieRuns.push(this.runZombie(server, messageId, fencingToken));
+      const run = this.runZombie(server, messageId, fencingToken);
+      run.catch(() => undefined); // settled() awaits it; a stop midway must not leave an unhandled rejection
+      this.zombieRuns.push(run);
     };
   }
 

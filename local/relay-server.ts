@@ -60,5 +60,7 @@ process.on('message', (message: ParentMessage) => {
   if (message.type === 'stop') void poller.stop().then(() => process.exit(0));
 });
 process.on('disconnect', () => process.exit(0));
+// Ctrl-C reaches the whole process group: the parent stops us in order, so the signal itself is ignored.
+process.on('SIGINT', () => undefined);
 poller.start();
 tell({ type: 'ready' });

@@ -163,6 +163,8 @@ process.on('message', (message: ParentMessage) => {
 });
 // The parent is gone (even by SIGKILL): never outlive it.
 process.on('disconnect', () => process.exit(0));
+// Ctrl-C reaches the whole process group: the parent stops us in order, so the signal itself is ignored.
+process.on('SIGINT', () => undefined);
 setInterval(() => tell({ type: 'memory', rssMb: process.memoryUsage().rss / 2 ** 20 }), 1_000).unref();
 
 for (const poller of pollers) poller.start();
