@@ -18,6 +18,7 @@ import {
   OnceflowProducer,
   type OutgoingMessage,
 } from '../lambda/producer/producer.js';
+import { PARK_ATTRIBUTE } from '../lambda/sqs/dead-letter-queue.js';
 import { type LocalStack, serverEnvironment, startLocalStack } from './local-stack.js';
 import { seededRandom } from './random.js';
 import {
@@ -377,13 +378,23 @@ async function outboxItemsLeft(stack: LocalStack): Promise<number> {
 
 /** Everything parked in the DLQ: the messageIds it carries, and how many bodies had no valid payment. */
 async function drainDeadLetters(stack: LocalStack) {
-  const bodies: string[] = [];
+  // Parking is at least once: a server killed after its DLQ send and before its SQS delete parks the same SQS
+  // message again. Each parked message is counted once, by the source SQS message id it carries.
+  const parked = new Map<string, string>();
   for (;;) {
     const { Messages = [] } = await stack.sqs.send(
-      new ReceiveMessageCommand({ QueueUrl: stack.queues.deadLetterQueueUrl, MaxNumberOfMessages: 10 }),
+      new ReceiveMessageCommand({
+        QueueUrl: stack.queues.deadLetterQueueUrl,
+        MaxNumberOfMessages: 10,
+        MessageAttributeNames: ['All'],
+      }),
     );
     if (Messages.length === 0) break;
-    bodies.push(...Messages.map((m) => m.Body ?? ''));
+    for (const message of Messages) {
+      const body = message.Body ?? '';
+      const source = message.MessageAttributes?.[PARK_ATTRIBUTE.sourceMessageId]?.StringValue;
+      parked.set(source ?? `${message.MessageId ?? ''}:${body}`, body);
+    }
     await stack.sqs.send(
       new DeleteMessageBatchCommand({
         QueueUrl: stack.queues.deadLetterQueueUrl,
@@ -391,6 +402,7 @@ async function drainDeadLetters(stack: LocalStack) {
       }),
     );
   }
+  const bodies = [...parked.values()];
   const messageIds = new Set<string>();
   for (const body of bodies) {
     const id = messageIdOf(body);
@@ -398,7 +410,7 @@ async function drainDeadLetters(stack: LocalStack) {
   }
   return {
     messageIds,
-    /** DLQ entries that are not one of the valid payments: the malformed ones. */
+    /** Parked messages that are not one of the valid payments: the malformed ones. */
     withoutValidPayment: (valid: readonly SentPayment[]) => {
       const validIds = new Set(valid.map((p) => p.messageId));
       return bodies.filter((body) => {
