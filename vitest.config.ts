@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
 const env = {
@@ -7,7 +8,17 @@ const env = {
   POWERTOOLS_METRICS_DISABLED: 'true',
 };
 
+const source = (path: string) => fileURLToPath(new URL(path, import.meta.url));
+
 export default defineConfig({
+  resolve: {
+    // The repository imports itself by package name, as users do (tsconfig.json "paths" says the same to tsc/tsx).
+    alias: [
+      { find: /^onceflow$/, replacement: source('./lambda/index.ts') },
+      { find: /^onceflow\/cdk$/, replacement: source('./lib/index.ts') },
+      { find: /^onceflow\/testing$/, replacement: source('./testing/index.ts') },
+    ],
+  },
   test: {
     env,
     projects: [

@@ -98,6 +98,8 @@ export class DynamoDbMeter {
     client.middlewareStack.add(
       (next, context) => async (args) => {
         const operation = context.commandName ?? 'unknown';
+        // A container checks its claims table once at its first invocation: a per-container cost, not per message.
+        if (operation === 'DescribeTableCommand') return next(args);
         meter.requestsByOperation.set(operation, (meter.requestsByOperation.get(operation) ?? 0) + 1);
         return next(args);
       },

@@ -2,8 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, paginateScan } from '@aws-sdk/lib-dynamodb';
 import type { SQSEvent } from 'aws-lambda';
+import { LOCAL_AWS_CONFIG } from 'onceflow/testing';
 import { auditLedger, type LedgerTables, type SentPayment } from '../lambda/app/ledger.js';
-import { LOCAL_AWS_CONFIG } from '../local/dynamodb-local.js';
 import { DynamoDbMeter, type MeterReading } from './dynamodb-meter.js';
 import { median, percentile, round } from './stats.js';
 import {

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { startDynamoDbLocal } from '../local/dynamodb-local.js';
+import { startDynamoDbLocal } from 'onceflow/testing';
 import { ASSUMPTIONS, costModel, LIMITS, PRICES_USD } from './cost-model.js';
 import { type HandlerLevelOptions, runHandlerLevelBenchmark } from './handler-level.js';
 import {

@@ -11,13 +11,12 @@ import { type DynamoDBClient, UpdateTimeToLiveCommand } from '@aws-sdk/client-dy
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
+import { exactlyOnce, type MessageHandler } from 'onceflow';
+import { createClaimsTable, createTable, LOCAL_AWS_CONFIG } from 'onceflow/testing';
 import { type LedgerTables, ledgerHandler, ledgerWrites, readPayment } from '../lambda/app/ledger.js';
-import type { MessageHandler } from '../lambda/sqs/batch-processor.js';
-import { exactlyOnce } from '../lambda/sqs/exactly-once.js';
 import { type OnceflowMessage, readMessage } from '../lambda/sqs/wire-format.js';
 import { atLeastOnce } from '../local/at-least-once.js';
-import { LOCAL_AWS_CONFIG } from '../local/dynamodb-local.js';
-import { createClaimsTable, createLedgerTables, createTable } from '../local/tables.js';
+import { createLedgerTables } from '../local/tables.js';
 
 export type SystemName = 'onceflow-lease' | 'onceflow-optimistic' | 'powertools' | 'raw-writes';
 
@@ -113,7 +112,7 @@ export async function setUpSystem(
     }
     case 'powertools': {
       const dedupTableName = `${tablePrefix}-idempotency`;
-      await createTable(clients.admin, dedupTableName, POWERTOOLS_KEY);
+      await createTable(clients.admin, dedupTableName, { partitionKey: { name: POWERTOOLS_KEY, type: 'S' } });
       await clients.admin.send(
         new UpdateTimeToLiveCommand({
           TableName: dedupTableName,

@@ -1,5 +1,29 @@
-/** Onceflow's public runtime API. */
+/**
+ * `onceflow`: the runtime. Wrap an SQS message handler with `exactlyOnce`, stage its DynamoDB writes on `ctx.tx`,
+ * and send with `OnceflowProducer`. Nothing here imports aws-cdk-lib: this is what a Lambda bundle contains.
+ */
 
+export {
+  CLAIMS_TABLE,
+  type ConsumerEnvironment,
+  ENVIRONMENT,
+  type EnvironmentVariables,
+  type KeyAttribute,
+  METRIC,
+  METRICS_NAMESPACE,
+  OUTBOX_TABLE,
+  OUTCOME_KINDS,
+  PROCESSING_MODES,
+  type ProcessingMode,
+  type RecordOutcomeKind,
+  type RelayEnvironment,
+  RUNTIME_DEFAULTS,
+  readConsumerEnvironment,
+  readRelayEnvironment,
+  type TableSchema,
+  toConsumerEnvironment,
+  toRelayEnvironment,
+} from './contract/index.js';
 export { type ClaimRecord, ClaimStatus } from './core/claim-record.js';
 export {
   type Claim,
@@ -19,6 +43,10 @@ export {
   StagedWriteConditionFailedError,
   ZombieCommitError,
 } from './core/errors.js';
+export { MAX_MESSAGE_ID_BYTES } from './core/message-id.js';
+export { type Outbox, outboxMessageId } from './outbox/outbox.js';
+export { OutboxRelay, type OutboxRelayOptions } from './outbox/outbox-relay.js';
+export { outboxRelayHandler } from './outbox/relay-handler.js';
 export {
   messageIdFromBusinessKey,
   OnceflowProducer,
@@ -26,14 +54,20 @@ export {
   type ProducerOptions,
   ProducerSendError,
 } from './producer/producer.js';
+export {
+  type ConsumerConfiguration,
+  type ExactlyOnceHandler,
+  type ExactlyOnceOptions,
+  exactlyOnce,
+  resolveConfiguration,
+} from './sqs/exactly-once.js';
 export type {
   BatchReport,
   ExactlyOnceContext,
   MessageHandler,
-  ProcessingMode,
+  MetricsSink,
+  RecordLogger,
   RecordOutcome,
-  RecordOutcomeKind,
-} from './sqs/batch-processor.js';
-export { type ExactlyOnceHandler, type ExactlyOnceOptions, exactlyOnce } from './sqs/exactly-once.js';
+} from './sqs/handler-contract.js';
 export type { StagedTransaction } from './sqs/transaction.js';
 export { type OnceflowMessage, toWireBody, type WireMessage } from './sqs/wire-format.js';

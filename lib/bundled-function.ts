@@ -1,21 +1,18 @@
-import { dirname, isAbsolute, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { type Duration, RemovalPolicy, Stack, Stage, Validations } from 'aws-cdk-lib';
+import { isAbsolute, join } from 'node:path';
+import { type Duration, RemovalPolicy, Stack, Stage } from 'aws-cdk-lib';
 import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
-import { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
-import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { Architecture, Code, Function as LambdaFunction, Runtime } from 'aws-cdk-lib/aws-lambda';
+import { type BundlingOptions, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Asset } from 'aws-cdk-lib/aws-s3-assets';
 import type { Construct } from 'constructs';
+import { acknowledgeRule } from './acknowledge-rule.js';
 
 /**
  * How every Onceflow function is built and run (the consumer and the outbox relay), in one place so both are
  * bundled, pinned and logged alike. Plain functions rather than a construct: they create their resources directly
  * in the caller's scope, so the logical ids of resources that existed before this module stay the same.
  */
-
-/** The Onceflow repository root: the default project root for bundling, one level above this file. */
-export const REPOSITORY_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 
 /** The file the bundler writes inside the asset directory for `OutputFormat.ESM`. */
 export const BUNDLED_HANDLER_FILE_NAME = 'index.mjs';
@@ -36,6 +33,8 @@ export interface BundledFunctionProps {
   readonly projectRoot: string;
   /** The lock file that pins the bundled dependencies. */
   readonly depsLockFilePath: string;
+  /** Bundling options laid over Onceflow's (never Docker). */
+  readonly bundling?: BundlingOptions | undefined;
 }
 
 /** A log group for one function, kept a month and deleted with the stack. */
@@ -73,8 +72,7 @@ export function createFunctionRole(
  * const logGroup = createFunctionLogGroup(this, 'LogGroup');
  * const role = createFunctionRole(this, 'Role', logGroup, 'What this function may do.');
  * const fn = createBundledFunction(this, 'Function', { entry, role, logGroup, timeout: Duration.seconds(30),
- *   memorySize: 512, environment: {}, projectRoot: REPOSITORY_ROOT,
- *   depsLockFilePath: join(REPOSITORY_ROOT, 'package-lock.json') });
+ *   memorySize: 512, environment: {}, projectRoot, depsLockFilePath });
  */
 export function createBundledFunction(
   scope: Construct,
@@ -99,7 +97,6 @@ export function createBundledFunction(
     },
     bundling: {
       // Offline and reproducible: the esbuild of package-lock.json, never a Docker image.
-      forceDockerBundling: false,
       format: OutputFormat.ESM,
       target: 'node22',
       mainFields: ['module', 'main'],
@@ -110,19 +107,49 @@ export function createBundledFunction(
       externalModules: [],
       // Some bundled CommonJS dependencies call require(); ESM output has none unless we create one.
       banner: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
+      ...props.bundling,
+      forceDockerBundling: false,
     },
   });
-  Validations.of(fn).acknowledge({
-    id: 'AwsSolutions-L1',
-    reason:
-      'nodejs22.x is pinned on purpose: the bundle targets node22 and is tested on it, so moving to a newer ' +
-      'runtime is a tested change rather than a silent one.',
-  });
+  acknowledgePinnedRuntime(fn);
   return fn;
 }
 
+/** A function whose code Onceflow ships prebuilt (`dist/assets/<name>`): nothing to bundle in the user's app. */
+export function createPrebuiltFunction(
+  scope: Construct,
+  id: string,
+  props: Omit<BundledFunctionProps, 'entry' | 'projectRoot' | 'depsLockFilePath' | 'bundling'> & {
+    /** The directory holding `index.mjs` and its source map. */
+    readonly directory: string;
+  },
+): LambdaFunction {
+  const fn = new LambdaFunction(scope, id, {
+    code: Code.fromAsset(props.directory),
+    handler: 'index.handler',
+    runtime: Runtime.NODEJS_22_X,
+    architecture: Architecture.ARM_64,
+    timeout: props.timeout,
+    memorySize: props.memorySize,
+    role: props.role,
+    logGroup: props.logGroup,
+    environment: { ...props.environment, NODE_OPTIONS: '--enable-source-maps' },
+  });
+  acknowledgePinnedRuntime(fn);
+  return fn;
+}
+
+function acknowledgePinnedRuntime(fn: LambdaFunction): void {
+  acknowledgeRule(
+    fn,
+    'AwsSolutions-L1',
+    'nodejs22.x is pinned on purpose: the bundle targets node22 and is tested on it, so moving to a newer ' +
+      'runtime is a tested change rather than a silent one.',
+  );
+}
+
 /** Where the bundler put the handler: the function's code asset, staged in the cloud assembly. */
-export function bundledHandlerFile(fn: NodejsFunction): string | undefined {
+export function bundledHandlerFile(fn: LambdaFunction): string | undefined {
   const asset = fn.node.tryFindChild('Code');
   const stage = Stage.of(fn);
   const bundled = Stack.of(fn).bundlingRequired;

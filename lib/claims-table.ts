@@ -1,7 +1,7 @@
 import { RemovalPolicy } from 'aws-cdk-lib';
 import { AttributeType, BillingMode, Table } from 'aws-cdk-lib/aws-dynamodb';
 import { Construct } from 'constructs';
-import { CLAIMS_TABLE_PARTITION_KEY, CLAIMS_TABLE_TTL_ATTRIBUTE } from '../lambda/core/claim-record.js';
+import { CLAIMS_TABLE } from '../lambda/contract/index.js';
 
 export interface ClaimsTableProps {
   /** What happens to the table when the stack is deleted. @default RemovalPolicy.RETAIN */
@@ -22,9 +22,9 @@ export class ClaimsTable extends Construct {
   constructor(scope: Construct, id: string, props: ClaimsTableProps = {}) {
     super(scope, id);
     this.table = new Table(this, 'Table', {
-      partitionKey: { name: CLAIMS_TABLE_PARTITION_KEY, type: AttributeType.STRING },
+      partitionKey: { name: CLAIMS_TABLE.partitionKey.name, type: AttributeType.STRING },
       billingMode: BillingMode.PAY_PER_REQUEST,
-      timeToLiveAttribute: CLAIMS_TABLE_TTL_ATTRIBUTE,
+      timeToLiveAttribute: CLAIMS_TABLE.ttlAttribute,
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
     });

@@ -1,5 +1,5 @@
 import { Duration } from 'aws-cdk-lib';
-import { CLAIMS_TABLE_PARTITION_KEY, CLAIMS_TABLE_TTL_ATTRIBUTE } from '../lambda/core/claim-record.js';
+import { CLAIMS_TABLE } from '../lambda/contract/index.js';
 import {
   CLOCK_SKEW_MARGIN,
   MIN_MAX_RECEIVE_COUNT,
@@ -50,7 +50,7 @@ export interface ConsumerPropsPresence {
 }
 
 /** The claims-table key in the form of `ConsumerPropsPresence.existingTableKey`: a string partition key. */
-const CLAIMS_TABLE_KEY = `${CLAIMS_TABLE_PARTITION_KEY} (S)`;
+const CLAIMS_TABLE_KEY = `${CLAIMS_TABLE.partitionKey.name} (${CLAIMS_TABLE.partitionKey.type})`;
 
 /** The longest visibility timeout SQS accepts. */
 const MAX_VISIBILITY_TIMEOUT = Duration.hours(12);
@@ -99,7 +99,7 @@ export function findPropsViolations(presence: ConsumerPropsPresence): string[] {
     violations.push(
       `existingTable is keyed on ${key}, but the runtime keys claims on ${CLAIMS_TABLE_KEY} alone. ` +
         `Fix: pass a table whose only key is the partition key ${CLAIMS_TABLE_KEY}, with TTL on ` +
-        `${CLAIMS_TABLE_TTL_ATTRIBUTE}.`,
+        `${CLAIMS_TABLE.ttlAttribute}.`,
     );
   }
   return violations;

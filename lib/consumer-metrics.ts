@@ -3,7 +3,7 @@ import { type IMetric, MathExpression, Metric, Stats } from 'aws-cdk-lib/aws-clo
 import { type ITable, Operation } from 'aws-cdk-lib/aws-dynamodb';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
-import { METRIC, METRICS_NAMESPACE } from '../lambda/runtime-contract.js';
+import { METRIC, METRICS_NAMESPACE } from '../lambda/contract/index.js';
 import { OutboxRelayMetrics } from './outbox-relay-metrics.js';
 
 export interface ConsumerMetricsProps {

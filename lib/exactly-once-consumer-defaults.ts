@@ -1,6 +1,11 @@
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
-import { RUNTIME_DEFAULTS } from '../lambda/core/defaults.js';
-import { DEFAULT_SERVICE_NAME } from '../lambda/runtime-contract.js';
+import {
+  CLOCK_SKEW_MARGIN_SECONDS,
+  DEFAULT_FUNCTION_TIMEOUT_SECONDS,
+  DEFAULT_SERVICE_NAME,
+  QUEUE_DEFAULTS,
+  RUNTIME_DEFAULTS,
+} from '../lambda/contract/index.js';
 
 /**
  * Every default of `ExactlyOnceConsumer` lives here, so the `@default` tags, the construct and the README can be
@@ -12,7 +17,7 @@ import { DEFAULT_SERVICE_NAME } from '../lambda/runtime-contract.js';
  * Room for the worker clock and the DynamoDB clock to disagree. The lease is compared with the worker's clock,
  * so a lease shorter than the function timeout plus this margin could expire while its owner is still running.
  */
-export const CLOCK_SKEW_MARGIN = Duration.seconds(30);
+export const CLOCK_SKEW_MARGIN = Duration.seconds(CLOCK_SKEW_MARGIN_SECONDS);
 
 /**
  * AWS recommends a source-queue visibility timeout of at least six times the function timeout, so a batch that
@@ -28,12 +33,14 @@ export const VISIBILITY_TIMEOUT_FUNCTION_TIMEOUT_FACTOR = 6;
 export const MIN_MAX_RECEIVE_COUNT = 5;
 
 /** SQS keeps messages 14 days at most; the DLQ gets all of it so a parked message outlives its source copy. */
-export const DEAD_LETTER_QUEUE_RETENTION_PERIOD = Duration.days(14);
+export const DEAD_LETTER_QUEUE_RETENTION_PERIOD = Duration.seconds(
+  QUEUE_DEFAULTS.deadLetterRetentionPeriodSeconds,
+);
 
 /** What SQS uses when a queue does not set these attributes (for queues passed in through `existingQueue`). */
 export const SQS_ATTRIBUTE_DEFAULTS = {
-  visibilityTimeout: Duration.seconds(30),
-  retentionPeriod: Duration.days(4),
+  visibilityTimeout: Duration.seconds(QUEUE_DEFAULTS.visibilityTimeoutSeconds),
+  retentionPeriod: Duration.seconds(QUEUE_DEFAULTS.retentionPeriodSeconds),
   deliveryDelay: Duration.seconds(0),
 } as const;
 
@@ -42,14 +49,14 @@ export const CONSUMER_DEFAULTS = {
   mode: 'lease',
   batchSize: 10,
   maxConcurrency: 10,
-  functionTimeout: Duration.seconds(30),
+  functionTimeout: Duration.seconds(DEFAULT_FUNCTION_TIMEOUT_SECONDS),
   memorySize: 512,
   dedupWindow: Duration.seconds(RUNTIME_DEFAULTS.dedupWindowSeconds),
   producerRetryHorizon: Duration.days(1),
   fifo: false,
   retentionPeriod: SQS_ATTRIBUTE_DEFAULTS.retentionPeriod,
   deliveryDelay: SQS_ATTRIBUTE_DEFAULTS.deliveryDelay,
-  maxReceiveCount: 10,
+  maxReceiveCount: QUEUE_DEFAULTS.maxReceiveCount,
   claimsTableRemovalPolicy: RemovalPolicy.RETAIN,
   serviceName: DEFAULT_SERVICE_NAME,
 } as const;

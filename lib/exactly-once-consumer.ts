@@ -1,20 +1,18 @@
-import { join } from 'node:path';
-import { Duration, type RemovalPolicy } from 'aws-cdk-lib';
+import { Duration, type RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { type Attribute, type ITable, Table } from 'aws-cdk-lib/aws-dynamodb';
 import type { Role } from 'aws-cdk-lib/aws-iam';
 import { EventSourceMapping } from 'aws-cdk-lib/aws-lambda';
-import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
+import type { BundlingOptions, NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import type { LogGroup } from 'aws-cdk-lib/aws-logs';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import { CfnQueue, type IQueue, Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { ENVIRONMENT, METRICS_NAMESPACE } from '../lambda/runtime-contract.js';
+import { type ProcessingMode, toConsumerEnvironment } from '../lambda/contract/index.js';
 import {
   bundledHandlerFile,
   createBundledFunction,
   createFunctionLogGroup,
   createFunctionRole,
-  REPOSITORY_ROOT,
 } from './bundled-function.js';
 import { ClaimsTable } from './claims-table.js';
 import { ConsumerAlarms, type ConsumerAlarmThresholds, resolveAlarmThresholds } from './consumer-alarms.js';
@@ -36,17 +34,16 @@ import {
   OUTBOX_DEFAULTS,
   SQS_ATTRIBUTE_DEFAULTS,
 } from './exactly-once-consumer-defaults.js';
+import { esbuildViolations, findHandlerProject } from './handler-project.js';
 import { type OutboxProps, TransactionalOutbox } from './transactional-outbox.js';
 
-export { BUNDLED_HANDLER_FILE_NAME } from './bundled-function.js';
-
 /** `lease` claims before running the handler (safe for external side effects); `optimistic` claims at commit. */
-export type ConsumerMode = 'lease' | 'optimistic';
+export type ConsumerMode = ProcessingMode;
 
 export interface ExactlyOnceConsumerProps {
   /**
    * The handler entry file (TypeScript or JavaScript). It must export `handler`, the Onceflow SQS batch handler.
-   * A relative path is read from the current working directory.
+   * A relative path is read from the current working directory (where `cdk` runs: your app's root).
    */
   readonly entry: string;
   /** Claim before running the handler (`lease`) or only at commit (`optimistic`). @default 'lease' */
@@ -111,10 +108,22 @@ export interface ExactlyOnceConsumerProps {
   readonly serviceName?: string;
   /** More environment variables for the handler, such as the application's table names. @default - none */
   readonly environment?: Readonly<Record<string, string>>;
-  /** The directory the bundler resolves modules from; `entry` must be inside it. @default - the Onceflow repository root */
+  /**
+   * The directory the bundler resolves modules from; `entry` must be inside it.
+   * @default - the directory of `depsLockFilePath`
+   */
   readonly projectRoot?: string;
-  /** The lock file that pins the bundled dependencies. @default - package-lock.json in `projectRoot` */
+  /**
+   * The lock file that pins the bundled dependencies (package-lock.json, yarn.lock, pnpm-lock.yaml, bun.lock).
+   * @default - the nearest lock file in `projectRoot`, or else in the entry's directory or any directory above it
+   */
   readonly depsLockFilePath?: string;
+  /**
+   * esbuild options laid over Onceflow's (ESM, node22, source maps, AWS SDK bundled): `minify`, `define`,
+   * `nodeModules`, `externalModules`... Bundling always runs on this machine, never in Docker.
+   * @default - Onceflow's bundling
+   */
+  readonly bundling?: BundlingOptions;
   /**
    * A transactional outbox for `ctx.outbox.send`: an outbox table whose items commit with the DONE record, and a
    * relay function on its stream that sends them to `targets`, with a relay DLQ and alarms. The handler gets
@@ -174,7 +183,11 @@ export class ExactlyOnceConsumer extends Construct {
   constructor(scope: Construct, id: string, props: ExactlyOnceConsumerProps) {
     super(scope, id);
     this.settings = resolveConsumerSettings(props);
+    const project = findHandlerProject(props);
     const violations = [
+      ...('violations' in project ? project.violations : []),
+      // Only when this stack is bundled (cdk synth/deploy of it): `cdk deploy OtherStack` need not have esbuild.
+      ...(Stack.of(this).bundlingRequired ? esbuildViolations() : []),
       ...findPropsViolations({
         existingQueue: props.existingQueue !== undefined,
         existingTable: props.existingTable !== undefined,
@@ -199,7 +212,9 @@ export class ExactlyOnceConsumer extends Construct {
       ),
     ];
     // Checked before anything is created, so a bad configuration fails fast and never reaches the bundler.
-    if (violations.length > 0) throw new ConsumerConfigurationError(this.node.path, violations);
+    if (violations.length > 0 || 'violations' in project) {
+      throw new ConsumerConfigurationError(this.node.path, violations);
+    }
 
     const queues = props.existingQueue
       ? existingQueues(props.existingQueue)
@@ -232,31 +247,31 @@ export class ExactlyOnceConsumer extends Construct {
       this.logGroup,
       'Onceflow consumer: claims-table writes, DLQ parking, visibility changes, its own log group.',
     );
-    const projectRoot = props.projectRoot ?? REPOSITORY_ROOT;
     this.function = createBundledFunction(this, 'Function', {
-      entry: props.entry,
+      ...project,
       role: this.role,
       logGroup: this.logGroup,
       timeout: this.settings.functionTimeout,
       memorySize: this.settings.memorySize,
-      projectRoot,
-      depsLockFilePath: props.depsLockFilePath ?? join(projectRoot, 'package-lock.json'),
+      bundling: props.bundling,
       environment: {
         ...props.environment,
-        [ENVIRONMENT.claimsTableName]: this.table.tableName,
-        [ENVIRONMENT.sourceQueueUrl]: this.queue.queueUrl,
-        [ENVIRONMENT.deadLetterQueueUrl]: this.deadLetterQueue.queueUrl,
-        [ENVIRONMENT.mode]: this.settings.mode,
-        [ENVIRONMENT.leaseMs]: String(this.settings.leaseDuration.toMilliseconds()),
-        [ENVIRONMENT.dedupWindowSeconds]: String(this.settings.dedupWindow.toSeconds()),
-        ...(this.outbox === undefined ? {} : { [ENVIRONMENT.outboxTableName]: this.outbox.table.tableName }),
-        POWERTOOLS_SERVICE_NAME: this.settings.serviceName,
-        POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
+        ...toConsumerEnvironment({
+          claimsTableName: this.table.tableName,
+          sourceQueueUrl: this.queue.queueUrl,
+          deadLetterQueueUrl: this.deadLetterQueue.queueUrl,
+          mode: this.settings.mode,
+          leaseMs: this.settings.leaseDuration.toMilliseconds(),
+          dedupWindowSeconds: this.settings.dedupWindow.toSeconds(),
+          outboxTableName: this.outbox?.table.tableName,
+          serviceName: this.settings.serviceName,
+        }),
       },
     });
 
     // Exactly what the runtime calls; TransactWriteItems is authorized per item action, so UpdateItem covers it.
-    this.table.grant(this.role, 'dynamodb:UpdateItem');
+    // DescribeTable: the runtime checks the table once per container, so a wrong one fails with its name.
+    this.table.grant(this.role, 'dynamodb:UpdateItem', 'dynamodb:DescribeTable');
     this.deadLetterQueue.grant(this.role, 'sqs:SendMessage');
     this.queue.grant(this.role, 'sqs:ChangeMessageVisibility');
     // What the event source mapping itself needs: receive, delete, attributes.

@@ -3,8 +3,7 @@ import { AttributeType, BillingMode, Table } from 'aws-cdk-lib/aws-dynamodb';
 import type { IGrantable } from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
 // The application's own key names: one definition for the code that writes the tables and for the tables.
-import { LEDGER_KEYS } from '../lambda/app/ledger.js';
-import { NOTIFICATIONS_KEY } from '../lambda/app/notifications.js';
+import { LEDGER_KEYS, NOTIFICATIONS_KEY } from '../lambda/app/contract.js';
 
 export interface LedgerTablesProps {
   /** What happens to both tables when the stack is deleted. @default RemovalPolicy.RETAIN */

@@ -1,7 +1,7 @@
 import { Duration } from 'aws-cdk-lib';
 import type { Node } from 'constructs';
+import type { ConsumerMode } from 'onceflow/cdk';
 import { ContextValueError } from './errors.js';
-import type { ConsumerMode } from './exactly-once-consumer.js';
 
 /** The CDK context keys `OnceflowStack` reads (`npx cdk deploy -c onceflow:mode=optimistic`). */
 export const CONTEXT_KEYS = {

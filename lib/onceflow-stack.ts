@@ -2,8 +2,8 @@ import { fileURLToPath } from 'node:url';
 import { CfnOutput, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
-import { ENVIRONMENT } from '../lambda/runtime-contract.js';
-import { ExactlyOnceConsumer } from './exactly-once-consumer.js';
+import { ExactlyOnceConsumer } from 'onceflow/cdk';
+import { APP_ENVIRONMENT } from '../lambda/app/contract.js';
 import { LedgerTables } from './ledger-tables.js';
 import { readOnceflowSettings } from './onceflow-settings.js';
 
@@ -55,7 +55,7 @@ export class OnceflowStack extends Stack {
       mode: 'optimistic',
       claimsTableRemovalPolicy: tableRemovalPolicy,
       alarmTopic,
-      environment: { [ENVIRONMENT.notificationsTableName]: this.ledger.notifications.tableName },
+      environment: { [APP_ENVIRONMENT.notificationsTableName]: this.ledger.notifications.tableName },
     });
     this.ledger.grantNotificationWrites(this.notifications.function);
 
@@ -69,9 +69,9 @@ export class OnceflowStack extends Stack {
       claimsTableRemovalPolicy: tableRemovalPolicy,
       alarmTopic,
       environment: {
-        [ENVIRONMENT.ledgerAccountsTableName]: this.ledger.accounts.tableName,
-        [ENVIRONMENT.ledgerEntriesTableName]: this.ledger.entries.tableName,
-        [ENVIRONMENT.notificationsQueueUrl]: this.notifications.queue.queueUrl,
+        [APP_ENVIRONMENT.ledgerAccountsTableName]: this.ledger.accounts.tableName,
+        [APP_ENVIRONMENT.ledgerEntriesTableName]: this.ledger.entries.tableName,
+        [APP_ENVIRONMENT.notificationsQueueUrl]: this.notifications.queue.queueUrl,
       },
       outbox: { targets: [this.notifications.queue], tableRemovalPolicy },
     });

@@ -1,7 +1,7 @@
 import { RemovalPolicy } from 'aws-cdk-lib';
 import { AttributeType, BillingMode, StreamViewType, Table } from 'aws-cdk-lib/aws-dynamodb';
 import { Construct } from 'constructs';
-import { OUTBOX_TABLE } from '../lambda/outbox/outbox.js';
+import { OUTBOX_TABLE } from '../lambda/contract/index.js';
 
 export interface OutboxTableProps {
   /** What happens to the table when the stack is deleted. @default RemovalPolicy.RETAIN */
@@ -25,8 +25,8 @@ export class OutboxTable extends Construct {
   constructor(scope: Construct, id: string, props: OutboxTableProps = {}) {
     super(scope, id);
     this.table = new Table(this, 'Table', {
-      partitionKey: { name: OUTBOX_TABLE.partitionKey, type: AttributeType.STRING },
-      sortKey: { name: OUTBOX_TABLE.sortKey, type: AttributeType.NUMBER },
+      partitionKey: { name: OUTBOX_TABLE.partitionKey.name, type: AttributeType.STRING },
+      sortKey: { name: OUTBOX_TABLE.sortKey.name, type: AttributeType.NUMBER },
       billingMode: BillingMode.PAY_PER_REQUEST,
       stream: StreamViewType.NEW_IMAGE,
       timeToLiveAttribute: OUTBOX_TABLE.ttlAttribute,

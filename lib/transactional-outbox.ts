@@ -1,28 +1,23 @@
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { type RemovalPolicy, Validations } from 'aws-cdk-lib';
+import type { RemovalPolicy } from 'aws-cdk-lib';
 import type { Table } from 'aws-cdk-lib/aws-dynamodb';
 import type { Role } from 'aws-cdk-lib/aws-iam';
-import { EventSourceMapping, FilterCriteria, FilterRule, StartingPosition } from 'aws-cdk-lib/aws-lambda';
+import {
+  EventSourceMapping,
+  FilterCriteria,
+  FilterRule,
+  type Function as LambdaFunction,
+  StartingPosition,
+} from 'aws-cdk-lib/aws-lambda';
 import { SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
-import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import type { LogGroup } from 'aws-cdk-lib/aws-logs';
 import { type IQueue, Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { DEFAULT_SERVICE_NAME, ENVIRONMENT } from '../lambda/runtime-contract.js';
-import {
-  createBundledFunction,
-  createFunctionLogGroup,
-  createFunctionRole,
-  REPOSITORY_ROOT,
-} from './bundled-function.js';
+import { DEFAULT_SERVICE_NAME, toRelayEnvironment } from '../lambda/contract/index.js';
+import { acknowledgeRule } from './acknowledge-rule.js';
+import { createFunctionLogGroup, createFunctionRole, createPrebuiltFunction } from './bundled-function.js';
 import { DEAD_LETTER_QUEUE_RETENTION_PERIOD, OUTBOX_DEFAULTS } from './exactly-once-consumer-defaults.js';
 import { OutboxTable } from './outbox-table.js';
-
-/** The relay's handler entry, part of Onceflow itself. */
-export const OUTBOX_RELAY_ENTRY = fileURLToPath(
-  new URL('../lambda/handlers/outbox-relay.ts', import.meta.url),
-);
+import { prebuiltFunctionDirectory } from './package-assets.js';
 
 /** The outbox settings a consumer takes (`ExactlyOnceConsumerProps.outbox`). */
 export interface OutboxProps {
@@ -64,7 +59,8 @@ export class TransactionalOutbox extends Construct {
   readonly table: Table;
   /** Undeliverable items (with the reason) and stream batches that ran out of retries. */
   readonly relayDeadLetterQueue: Queue;
-  readonly relayFunction: NodejsFunction;
+  /** The relay, Onceflow's own code, shipped prebuilt in the package: nothing is bundled in your app. */
+  readonly relayFunction: LambdaFunction;
   /** The relay's role: stream reads, deletes of delivered items, sends to the targets and the relay DLQ. */
   readonly relayRole: Role;
   readonly relayLogGroup: LogGroup;
@@ -81,13 +77,13 @@ export class TransactionalOutbox extends Construct {
       enforceSSL: true,
       retentionPeriod: DEAD_LETTER_QUEUE_RETENTION_PERIOD,
     });
-    Validations.of(this.relayDeadLetterQueue).acknowledge({
-      id: 'AwsSolutions-SQS3',
-      reason:
-        'This queue is itself a dead-letter queue: the relay parks undeliverable outbox items here and the ' +
+    acknowledgeRule(
+      this.relayDeadLetterQueue,
+      'AwsSolutions-SQS3',
+      'This queue is itself a dead-letter queue: the relay parks undeliverable outbox items here and the ' +
         'stream event source mapping sends failed batches here (an on-failure destination, which cdk-nag ' +
         'does not recognise as a DLQ).',
-    });
+    );
 
     this.relayLogGroup = createFunctionLogGroup(this, 'RelayLogGroup');
     this.relayRole = createFunctionRole(
@@ -96,31 +92,28 @@ export class TransactionalOutbox extends Construct {
       this.relayLogGroup,
       'Onceflow outbox relay: outbox stream reads and deletes, sends to its targets and its DLQ, its own log group.',
     );
-    this.relayFunction = createBundledFunction(this, 'RelayFunction', {
-      entry: OUTBOX_RELAY_ENTRY,
+    this.relayFunction = createPrebuiltFunction(this, 'RelayFunction', {
+      directory: prebuiltFunctionDirectory('outbox-relay'),
       role: this.relayRole,
       logGroup: this.relayLogGroup,
       timeout: OUTBOX_DEFAULTS.relayTimeout,
       memorySize: OUTBOX_DEFAULTS.relayMemorySizeMb,
-      environment: {
-        [ENVIRONMENT.outboxTableName]: this.table.tableName,
-        [ENVIRONMENT.relayDeadLetterQueueUrl]: this.relayDeadLetterQueue.queueUrl,
-        POWERTOOLS_SERVICE_NAME: props.serviceName ?? DEFAULT_SERVICE_NAME,
-      },
-      // The relay is Onceflow's own code, so it is bundled from Onceflow's root whatever the consumer's is.
-      projectRoot: REPOSITORY_ROOT,
-      depsLockFilePath: join(REPOSITORY_ROOT, 'package-lock.json'),
+      environment: toRelayEnvironment({
+        outboxTableName: this.table.tableName,
+        relayDeadLetterQueueUrl: this.relayDeadLetterQueue.queueUrl,
+        serviceName: props.serviceName ?? DEFAULT_SERVICE_NAME,
+      }),
     });
 
     // What the event source mapping reads. ListStreams has no resource type in IAM, so grantStreamRead puts it
     // on "*"; the stream reads themselves are scoped to this table's stream.
     this.table.grantStreamRead(this.relayRole);
-    Validations.of(this.relayRole).acknowledge({
-      id: 'AwsSolutions-IAM5[Resource::*]',
-      reason:
-        'dynamodb:ListStreams, which the DynamoDB stream event source mapping needs, supports no resource-level ' +
+    acknowledgeRule(
+      this.relayRole,
+      'AwsSolutions-IAM5[Resource::*]',
+      'dynamodb:ListStreams, which the DynamoDB stream event source mapping needs, supports no resource-level ' +
         'permission; it lists stream ARNs only. Every other action of this role is scoped to one resource.',
-    });
+    );
     // Deleting is how the relay marks an item delivered.
     // Delivered items are deleted 25 to a request; BatchWriteItem is authorized by its own action.
     this.table.grant(this.relayRole, 'dynamodb:BatchWriteItem');

@@ -1,7 +1,7 @@
 import { type DynamoDBDocumentClient, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import type { SQSBatchItemFailure, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import type { MessageHandler } from 'onceflow';
 import { Outbox } from '../lambda/outbox/outbox.js';
-import type { MessageHandler } from '../lambda/sqs/batch-processor.js';
 import { StagedTransaction } from '../lambda/sqs/transaction.js';
 import { readMessage } from '../lambda/sqs/wire-format.js';
 

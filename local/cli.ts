@@ -2,7 +2,7 @@
  * `npm start`: the local exactly-once pipeline. Flags are documented in the README ("Run it locally").
  */
 import { parseArgs } from 'node:util';
-import { JavaNotFoundError } from './dynamodb-local.js';
+import { JavaNotFoundError } from 'onceflow/testing';
 import { type PipelineProgress, type PipelineReport, runPipeline } from './pipeline.js';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';

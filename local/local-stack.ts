@@ -2,15 +2,21 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { CreateQueueCommand } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { Duration } from 'aws-cdk-lib';
-import type { LedgerTables } from '../lambda/app/ledger.js';
-import { NOTIFICATIONS_KEY } from '../lambda/app/notifications.js';
-import { ENVIRONMENT } from '../lambda/runtime-contract.js';
+import { toConsumerEnvironment, toRelayEnvironment } from 'onceflow';
+import { resolveConsumerSettings } from 'onceflow/cdk';
+import {
+  createClaimsTable,
+  createOutboxTable,
+  createQueuePair,
+  LOCAL_AWS_CONFIG,
+  localSqsClient,
+  type QueuePair,
+  startDynamoDbLocal,
+  startSqsLocal,
+} from 'onceflow/testing';
+import { APP_ENVIRONMENT, type LedgerTables } from '../lambda/app/contract.js';
 import { findTimingViolations } from '../lib/consumer-invariants.js';
-import { resolveConsumerSettings } from '../lib/exactly-once-consumer.js';
-import { LOCAL_AWS_CONFIG, startDynamoDbLocal } from './dynamodb-local.js';
-import { createQueuePair, type QueuePair } from './queues.js';
-import { localSqsClient, startSqsLocal } from './sqs-local.js';
-import { createClaimsTable, createLedgerTables, createOutboxTable, createTable } from './tables.js';
+import { createLedgerTables, createNotificationsTable } from './tables.js';
 
 /**
  * The local stack's consumer settings, derived by the construct's own code from the same defaults, so names,
@@ -82,7 +88,7 @@ export async function startLocalStack(prefix = 'onceflow'): Promise<LocalStack> 
       createClaimsTable(dynamoDb, claimsTableName),
       createLedgerTables(dynamoDb, ledgerTables),
       createOutboxTable(dynamoDb, outboxTableName),
-      createTable(dynamoDb, notificationsTableName, NOTIFICATIONS_KEY),
+      createNotificationsTable(dynamoDb, notificationsTableName),
     ]);
     const queueSettings = {
       fifo: settings.fifo,
@@ -127,18 +133,25 @@ export function serverEnvironment(
   mode: 'lease' | 'optimistic',
 ): Record<string, string> {
   return {
-    [ENVIRONMENT.claimsTableName]: stack.claimsTableName,
-    [ENVIRONMENT.deadLetterQueueUrl]: stack.queues.deadLetterQueueUrl,
-    [ENVIRONMENT.sourceQueueUrl]: stack.queues.queueUrl,
-    [ENVIRONMENT.mode]: mode,
-    [ENVIRONMENT.leaseMs]: String(stack.leaseMs),
-    [ENVIRONMENT.dedupWindowSeconds]: String(stack.dedupWindowSeconds),
-    [ENVIRONMENT.ledgerAccountsTableName]: stack.ledgerTables.accountsTableName,
-    [ENVIRONMENT.ledgerEntriesTableName]: stack.ledgerTables.entriesTableName,
-    [ENVIRONMENT.outboxTableName]: stack.outboxTableName,
-    [ENVIRONMENT.relayDeadLetterQueueUrl]: stack.relayDeadLetterQueueUrl,
-    [ENVIRONMENT.notificationsQueueUrl]: stack.notificationsQueues.queueUrl,
-    [ENVIRONMENT.notificationsTableName]: stack.notificationsTableName,
+    ...toConsumerEnvironment({
+      claimsTableName: stack.claimsTableName,
+      deadLetterQueueUrl: stack.queues.deadLetterQueueUrl,
+      sourceQueueUrl: stack.queues.queueUrl,
+      mode,
+      leaseMs: stack.leaseMs,
+      dedupWindowSeconds: stack.dedupWindowSeconds,
+      outboxTableName: stack.outboxTableName,
+      serviceName: 'onceflow',
+    }),
+    ...toRelayEnvironment({
+      outboxTableName: stack.outboxTableName,
+      relayDeadLetterQueueUrl: stack.relayDeadLetterQueueUrl,
+      serviceName: 'onceflow',
+    }),
+    [APP_ENVIRONMENT.ledgerAccountsTableName]: stack.ledgerTables.accountsTableName,
+    [APP_ENVIRONMENT.ledgerEntriesTableName]: stack.ledgerTables.entriesTableName,
+    [APP_ENVIRONMENT.notificationsQueueUrl]: stack.notificationsQueues.queueUrl,
+    [APP_ENVIRONMENT.notificationsTableName]: stack.notificationsTableName,
     AWS_ENDPOINT_URL_DYNAMODB: stack.dynamoDbEndpoint,
     AWS_ENDPOINT_URL_DYNAMODB_STREAMS: stack.dynamoDbEndpoint,
     AWS_ENDPOINT_URL_SQS: stack.sqsEndpoint,

@@ -9,8 +9,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { OutboxRelay } from '../lambda/outbox/outbox-relay.js';
-import { defaultSqsClientConfig, ENVIRONMENT } from '../lambda/runtime-contract.js';
+import { ENVIRONMENT, OutboxRelay } from 'onceflow';
 import { type ParentMessage, SERVER_ENV, type ServerMessage } from './server-protocol.js';
 import { StreamPoller } from './stream-poller.js';
 
@@ -35,7 +34,8 @@ dynamoDb.middlewareStack.add(
 );
 
 const relay = new OutboxRelay({
-  sqs: new SQSClient(defaultSqsClientConfig()),
+  // The emulator's queue URLs name a host that does not resolve: always use the configured endpoint.
+  sqs: new SQSClient({ useQueueUrlAsEndpoint: false }),
   dynamoDb,
   tableName,
   deadLetterQueueUrl: env[ENVIRONMENT.relayDeadLetterQueueUrl],

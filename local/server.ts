@@ -8,12 +8,16 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { SQSEvent } from 'aws-lambda';
+import { type BatchReport, ENVIRONMENT, exactlyOnce, type MessageHandler } from 'onceflow';
+import { EventSourcePoller } from 'onceflow/testing';
+import {
+  APP_ENVIRONMENT,
+  readLedgerEnvironment,
+  readNotificationsTableName,
+} from '../lambda/app/contract.js';
 import { ledgerHandler } from '../lambda/app/ledger.js';
 import { notificationsHandler } from '../lambda/app/notifications.js';
-import { type BatchReport, exactlyOnce, type MessageHandler } from '../lambda/index.js';
-import { ENVIRONMENT } from '../lambda/runtime-contract.js';
 import { atLeastOnce } from './at-least-once.js';
-import { EventSourcePoller } from './event-source-poller.js';
 import {
   type CrashPoint,
   type ParentMessage,
@@ -73,7 +77,8 @@ sqs.middlewareStack.add(
   { step: 'initialize', name: 'crashAfterCommit' },
 );
 
-const ledger = ledgerHandler();
+const { notificationsQueueUrl, ...ledgerTables } = readLedgerEnvironment(env);
+const ledger = ledgerHandler(ledgerTables, { notificationsQueueUrl });
 const handler: MessageHandler = async (message, ctx) => {
   crashIfArmed('after-claim');
   await ledger(message, ctx);
@@ -108,12 +113,12 @@ const processLedgerBatch = async (event: SQSEvent): Promise<BatchReport> => {
   };
 };
 // The second stage: notifications from the ledger's outbox, deduplicated by their own Onceflow consumer.
-const notificationsConsumer = exactlyOnce(notificationsHandler(), {
+const notificationsConsumer = exactlyOnce(notificationsHandler(readNotificationsTableName(env)), {
   // A pure DynamoDB write with no external side effect: optimistic mode saves the claim request.
   mode: 'optimistic',
   dynamoDb,
   sqs,
-  sourceQueueUrl: required(ENVIRONMENT.notificationsQueueUrl),
+  sourceQueueUrl: required(APP_ENVIRONMENT.notificationsQueueUrl),
   deadLetterQueueUrl: required(SERVER_ENV.notificationsDeadLetterQueueUrl),
 });
 
@@ -136,7 +141,7 @@ const pollers = [
   }),
   new EventSourcePoller({
     sqs,
-    queueUrl: required(ENVIRONMENT.notificationsQueueUrl),
+    queueUrl: required(APP_ENVIRONMENT.notificationsQueueUrl),
     queueArn: required(SERVER_ENV.notificationsQueueArn),
     batchSize,
     waitTimeSeconds: 1,

@@ -1,8 +1,6 @@
 import { type DynamoDBDocumentClient, paginateScan } from '@aws-sdk/lib-dynamodb';
-import type { StagedWrite } from '../core/claim-store.js';
-import { ConfigurationError, PermanentError } from '../core/errors.js';
-import { ENVIRONMENT } from '../runtime-contract.js';
-import type { MessageHandler } from '../sqs/batch-processor.js';
+import { type MessageHandler, PermanentError, type StagedWrite } from 'onceflow';
+import { LEDGER_KEYS, type LedgerTables } from './contract.js';
 
 /**
  * The reference application: a payments ledger (DESIGN.md section 7). Each message credits `amountCents` to
@@ -10,12 +8,7 @@ import type { MessageHandler } from '../sqs/batch-processor.js';
  * loss shows as a mismatch.
  */
 
-export interface LedgerTables {
-  /** Partition key `accountId` (string). */
-  readonly accountsTableName: string;
-  /** Partition key `messageId` (string): one entry per applied message. */
-  readonly entriesTableName: string;
-}
+export type { LedgerTables } from './contract.js';
 
 export interface Payment {
   readonly accountId: string;
@@ -26,8 +19,6 @@ export interface Payment {
 export interface PaymentNotification extends Payment {
   readonly paymentMessageId: string;
 }
-
-export const LEDGER_KEYS = { accounts: 'accountId', entries: 'messageId' } as const;
 
 /** Reads a payment payload; anything else can never succeed, so it is a PermanentError (parked). */
 export function readPayment(payload: unknown): Payment {
@@ -45,42 +36,27 @@ export function readPayment(payload: unknown): Payment {
   return { accountId, amountCents };
 }
 
-export function ledgerTablesFromEnvironment(): LedgerTables {
-  const accountsTableName = process.env[ENVIRONMENT.ledgerAccountsTableName];
-  const entriesTableName = process.env[ENVIRONMENT.ledgerEntriesTableName];
-  if (accountsTableName === undefined || entriesTableName === undefined) {
-    throw new ConfigurationError(
-      `The ledger needs ${ENVIRONMENT.ledgerAccountsTableName} and ${ENVIRONMENT.ledgerEntriesTableName}.`,
-    );
-  }
-  return { accountsTableName, entriesTableName };
-}
-
 /**
  * The ledger's message handler: credits the account and appends an entry keyed by messageId, both staged on
- * `ctx.tx` so they commit with the DONE record. Tables come from the environment when not given. With a
- * notifications queue (option or NOTIFICATIONS_QUEUE_URL), each applied payment also emits one notification
- * through the transactional outbox.
+ * `ctx.tx` so they commit with the DONE record. With a notifications queue, each applied payment also emits one
+ * notification through the transactional outbox.
  *
  * @example
  * export const handler = exactlyOnce(ledgerHandler({ accountsTableName: 'accounts', entriesTableName: 'entries' }));
  */
 export function ledgerHandler(
-  tables?: LedgerTables,
-  options: { notificationsQueueUrl?: string } = {},
+  tables: LedgerTables,
+  options: { readonly notificationsQueueUrl?: string | undefined } = {},
 ): MessageHandler {
-  let resolved = tables;
-  const notificationsQueueUrl =
-    options.notificationsQueueUrl ?? process.env[ENVIRONMENT.notificationsQueueUrl];
+  const { notificationsQueueUrl } = options;
   return (message, ctx) => {
-    resolved ??= ledgerTablesFromEnvironment();
     const payment = readPayment(message.payload);
-    if (notificationsQueueUrl !== undefined && notificationsQueueUrl !== '') {
+    if (notificationsQueueUrl !== undefined) {
       // Emitted only if this payment's commit lands; the relay delivers it as <messageId>#0.
       const notification: PaymentNotification = { paymentMessageId: message.messageId, ...payment };
       ctx.outbox.send(notificationsQueueUrl, notification);
     }
-    const writes = ledgerWrites(resolved, message, payment, ctx.fencingToken);
+    const writes = ledgerWrites(tables, message, payment, ctx.fencingToken);
     ctx.tx.update(writes.creditAccount);
     ctx.tx.put(writes.appendEntry);
   };

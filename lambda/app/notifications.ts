@@ -1,15 +1,12 @@
 import { type DynamoDBDocumentClient, paginateScan } from '@aws-sdk/lib-dynamodb';
-import { ConfigurationError, PermanentError } from '../core/errors.js';
-import { outboxMessageId } from '../outbox/outbox.js';
-import { ENVIRONMENT } from '../runtime-contract.js';
-import type { MessageHandler } from '../sqs/batch-processor.js';
+import { type MessageHandler, outboxMessageId, PermanentError } from 'onceflow';
+import { NOTIFICATIONS_KEY } from './contract.js';
 import type { PaymentNotification } from './ledger.js';
 
 /**
  * The reference application's second stage: one notification per applied payment, arriving from the ledger's
  * outbox. Each is recorded with a counter, so the audit sees a notification applied twice as `applyCount` 2.
  */
-export const NOTIFICATIONS_KEY = 'messageId';
 
 export function readNotification(payload: unknown): PaymentNotification {
   if (payload === null || typeof payload !== 'object')
@@ -30,16 +27,11 @@ export function readNotification(payload: unknown): PaymentNotification {
  * @example
  * export const handler = exactlyOnce(notificationsHandler('notifications'));
  */
-export function notificationsHandler(tableName?: string): MessageHandler {
-  let resolved = tableName;
+export function notificationsHandler(tableName: string): MessageHandler {
   return (message, ctx) => {
-    resolved ??= process.env[ENVIRONMENT.notificationsTableName];
-    if (resolved === undefined) {
-      throw new ConfigurationError(`The notifications stage needs ${ENVIRONMENT.notificationsTableName}.`);
-    }
     const notification = readNotification(message.payload);
     ctx.tx.update({
-      TableName: resolved,
+      TableName: tableName,
       Key: { [NOTIFICATIONS_KEY]: message.messageId },
       UpdateExpression:
         'SET paymentMessageId = :payment, accountId = :account, amountCents = :amount ADD applyCount :one',

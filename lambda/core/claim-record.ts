@@ -4,9 +4,6 @@
  * from here.
  */
 
-export const CLAIMS_TABLE_PARTITION_KEY = 'messageId';
-export const CLAIMS_TABLE_TTL_ATTRIBUTE = 'expiresAtEpochSeconds';
-
 export const ClaimStatus = {
   PROCESSING: 'PROCESSING',
   DONE: 'DONE',

@@ -6,6 +6,7 @@ import {
   type TransactWriteCommandInput,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
+import { CLAIMS_TABLE, RUNTIME_DEFAULTS } from '../contract/index.js';
 import {
   CancellationCode,
   type CancellationReason,
@@ -13,10 +14,10 @@ import {
   readCancellationReasons,
   readConditionFailure,
 } from './aws-errors.js';
-import { CLAIMS_TABLE_PARTITION_KEY, type ClaimRecord, ClaimStatus, toClaimRecord } from './claim-record.js';
-import { RUNTIME_DEFAULTS } from './defaults.js';
+import { type ClaimRecord, ClaimStatus, toClaimRecord } from './claim-record.js';
 import {
   ClaimStoreUnavailableError,
+  ConfigurationError,
   InvalidStagedWritesError,
   type OnceflowError,
   StagedWriteConditionFailedError,
@@ -133,7 +134,7 @@ export type ParkResult =
   | { readonly kind: 'NotParked'; readonly record: ClaimRecord | undefined };
 
 const ATTRIBUTE_NAMES: Readonly<Record<string, string>> = {
-  '#messageId': CLAIMS_TABLE_PARTITION_KEY,
+  '#messageId': CLAIMS_TABLE.partitionKey.name,
   '#status': 'status',
   '#leaseToken': 'leaseToken',
   '#leaseExpiresAtMs': 'leaseExpiresAtMs',
@@ -215,7 +216,7 @@ export class ClaimStore {
       const { Attributes: previous } = await this.dynamoDb.send(
         new UpdateCommand({
           TableName: this.tableName,
-          Key: { [CLAIMS_TABLE_PARTITION_KEY]: messageId },
+          Key: { [CLAIMS_TABLE.partitionKey.name]: messageId },
           ...expressions(
             'SET #status = :processing, #leaseToken = :leaseToken, #leaseExpiresAtMs = :leaseExpiresAtMs, ' +
               '#expiresAt = :expiresAt, #owner = :owner, #firstSeenAtMs = if_not_exists(#firstSeenAtMs, :nowMs) ' +
@@ -249,8 +250,7 @@ export class ClaimStore {
       };
     } catch (error) {
       const failure = readConditionFailure(error);
-      if (failure === undefined)
-        throw new ClaimStoreUnavailableError('claim', messageId, errorName(error), { cause: error });
+      if (failure === undefined) throw this.unavailable('claim', messageId, error);
       return this.refusal(messageId, failure.item, nowMs);
     }
   }
@@ -332,7 +332,7 @@ export class ClaimStore {
       await this.dynamoDb.send(
         new UpdateCommand({
           TableName: this.tableName,
-          Key: { [CLAIMS_TABLE_PARTITION_KEY]: claim.messageId },
+          Key: { [CLAIMS_TABLE.partitionKey.name]: claim.messageId },
           ...expressions('SET #leaseExpiresAtMs = :zero, #lastError = :reason', HOLDS_LEASE),
           ExpressionAttributeValues: {
             ':zero': 0,
@@ -345,7 +345,7 @@ export class ClaimStore {
       return true;
     } catch (error) {
       if (readConditionFailure(error) !== undefined) return false;
-      throw new ClaimStoreUnavailableError('release', claim.messageId, errorName(error), { cause: error });
+      throw this.unavailable('release', claim.messageId, error);
     }
   }
 
@@ -361,7 +361,7 @@ export class ClaimStore {
     const endLease = 'REMOVE #leaseExpiresAtMs';
     const common = {
       TableName: this.tableName,
-      Key: { [CLAIMS_TABLE_PARTITION_KEY]: messageId },
+      Key: { [CLAIMS_TABLE.partitionKey.name]: messageId },
       ReturnValuesOnConditionCheckFailure: 'ALL_OLD' as const,
     };
     const command =
@@ -396,8 +396,7 @@ export class ClaimStore {
       return { kind: 'Parked' };
     } catch (error) {
       const failure = readConditionFailure(error);
-      if (failure === undefined)
-        throw new ClaimStoreUnavailableError('park', messageId, errorName(error), { cause: error });
+      if (failure === undefined) throw this.unavailable('park', messageId, error);
       return {
         kind: 'NotParked',
         record: failure.item === undefined ? undefined : toClaimRecord(failure.item),
@@ -407,7 +406,7 @@ export class ClaimStore {
 
   /** The DONE write: conditioned on our lease, or in optimistic mode on the claim condition itself. */
   private doneWrite(entry: CommitEntry, nowMs: number): StagedWrite {
-    const key = { [CLAIMS_TABLE_PARTITION_KEY]: entry.messageId };
+    const key = { [CLAIMS_TABLE.partitionKey.name]: entry.messageId };
     if (entry.claim !== undefined) {
       return {
         Update: {
@@ -499,6 +498,13 @@ export class ClaimStore {
           }),
         };
       case 'Unavailable': {
+        if (isMissingTable(verdict.error)) {
+          const error = new ConfigurationError(
+            `Commit of ${messageId} refused: the claims table '${this.tableName}' or a table a staged write names does not exist (ResourceNotFoundException).`,
+            { cause: verdict.error },
+          );
+          return { kind: 'Failed', error };
+        }
         const reason = verdict.reason ?? errorName(verdict.error);
         return {
           kind: 'Failed',
@@ -517,6 +523,21 @@ export class ClaimStore {
         `${entry.stagedWrites.length} staged writes; one transaction holds at most ${MAX_STAGED_WRITES} besides the claim record.`,
       ),
     };
+  }
+
+  /** A failed request as the caller should treat it: a missing table is configuration, the rest may pass. */
+  private unavailable(
+    operation: 'claim' | 'release' | 'park',
+    messageId: string,
+    error: unknown,
+  ): ClaimStoreUnavailableError | ConfigurationError {
+    if (isMissingTable(error)) {
+      return new ConfigurationError(
+        `${operation} of ${messageId} failed: the claims table '${this.tableName}' does not exist (ResourceNotFoundException).`,
+        { cause: error },
+      );
+    }
+    return new ClaimStoreUnavailableError(operation, messageId, errorName(error), { cause: error });
   }
 
   private claimConditionValues(nowMs: number) {
@@ -550,6 +571,10 @@ export class ClaimStore {
       leaseRemainingMs: Math.max(0, (record.leaseExpiresAtMs ?? nowMs) - nowMs),
     };
   }
+}
+
+function isMissingTable(error: unknown): boolean {
+  return errorName(error) === 'ResourceNotFoundException';
 }
 
 function errorMessage(error: unknown): string {

@@ -119,7 +119,11 @@ export class MalformedMessageError extends OnceflowError {
   }
 }
 
-/** Options or environment leave out something the runtime needs (a table name, a queue URL). */
+/**
+ * Options or environment leave out something the runtime needs, or name something that does not exist (a missing
+ * table). Not the message's fault: the invocation fails, so the batch returns to the queue whole and the function's
+ * error alarm fires; once the setting is fixed, the messages apply.
+ */
 export class ConfigurationError extends OnceflowError {
   readonly retryable = true;
 }

@@ -1,5 +1,11 @@
+import { exactlyOnce, type MessageHandler } from 'onceflow';
+import { readNotificationsTableName } from '../app/contract.js';
 import { notificationsHandler } from '../app/notifications.js';
-import { exactlyOnce } from '../index.js';
 
-/** The reference notifications consumer, fed by the ledger's outbox relay. */
-export const handler = exactlyOnce(notificationsHandler());
+let notifications: MessageHandler | undefined;
+
+/** The reference notifications consumer, fed by the ledger's outbox relay. Its table is read once. */
+export const handler = exactlyOnce((message, ctx) => {
+  notifications ??= notificationsHandler(readNotificationsTableName(process.env));
+  return notifications(message, ctx);
+});

@@ -4,8 +4,9 @@ import { BatchWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dyn
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import pLimit from 'p-limit';
+import { OUTBOX_TABLE } from '../contract/index.js';
 import { toWireBody } from '../sqs/wire-format.js';
-import { OUTBOX_TABLE, type OutboxItem, outboxMessageId } from './outbox.js';
+import { type OutboxItem, outboxMessageId } from './outbox.js';
 import { toSdkImage } from './stream-image.js';
 
 export interface OutboxRelayOptions {
@@ -141,8 +142,8 @@ export class OutboxRelay {
                 [this.options.tableName]: pending.map((item) => ({
                   DeleteRequest: {
                     Key: {
-                      [OUTBOX_TABLE.partitionKey]: item.sourceMessageId,
-                      [OUTBOX_TABLE.sortKey]: item.index,
+                      [OUTBOX_TABLE.partitionKey.name]: item.sourceMessageId,
+                      [OUTBOX_TABLE.sortKey.name]: item.index,
                     },
                   },
                 })),
@@ -157,8 +158,8 @@ export class OutboxRelay {
           pending = pending.filter((item) =>
             left.has(
               JSON.stringify({
-                [OUTBOX_TABLE.partitionKey]: item.sourceMessageId,
-                [OUTBOX_TABLE.sortKey]: item.index,
+                [OUTBOX_TABLE.partitionKey.name]: item.sourceMessageId,
+                [OUTBOX_TABLE.sortKey.name]: item.index,
               }),
             ),
           );

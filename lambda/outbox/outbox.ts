@@ -1,15 +1,6 @@
+import { ENVIRONMENT } from '../contract/index.js';
 import { ConfigurationError } from '../core/errors.js';
 import type { StagedTransaction } from '../sqs/transaction.js';
-
-/**
- * The outbox table: one item per message an application emits. Partition key `sourceMessageId`, sort key `index`
- * (number), so the items of one source message share a partition and reach the stream in order.
- */
-export const OUTBOX_TABLE = {
-  partitionKey: 'sourceMessageId',
-  sortKey: 'index',
-  ttlAttribute: 'expiresAtEpochSeconds',
-} as const;
 
 /** What an outbox item holds; its downstream messageId is `<sourceMessageId>#<index>`. */
 export interface OutboxItem {
@@ -50,7 +41,7 @@ export class Outbox {
   send(target: string, payload: unknown): string {
     if (this.tableName === undefined) {
       throw new ConfigurationError(
-        'ctx.outbox needs an outbox table: pass outboxTableName or set ONCEFLOW_OUTBOX_TABLE.',
+        `ctx.outbox needs an outbox table: pass outboxTableName or set ${ENVIRONMENT.outboxTableName}.`,
       );
     }
     const index = this.nextIndex++;

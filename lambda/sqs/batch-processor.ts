@@ -1,88 +1,55 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
-import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-import type { Context, SQSBatchItemFailure, SQSEvent, SQSRecord } from 'aws-lambda';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
 import type { LRUCache } from 'lru-cache';
 import pLimit, { type LimitFunction } from 'p-limit';
+import {
+  ACKNOWLEDGED_KINDS,
+  METRIC,
+  OUTCOME_METRIC,
+  type ProcessingMode,
+  type RecordOutcomeKind,
+} from '../contract/index.js';
 import type { Claim, ClaimStore, CommitEntry, CommitOutcome } from '../core/claim-store.js';
-import { MalformedMessageError, OnceflowError, ZombieCommitError } from '../core/errors.js';
+import {
+  ConfigurationError,
+  MalformedMessageError,
+  OnceflowError,
+  ZombieCommitError,
+} from '../core/errors.js';
 import { Outbox } from '../outbox/outbox.js';
-import { METRIC } from '../runtime-contract.js';
 import type { DeadLetterQueue } from './dead-letter-queue.js';
+import type {
+  BatchReport,
+  ExactlyOnceContext,
+  MessageHandler,
+  MetricsSink,
+  RecordLogger,
+  RecordOutcome,
+} from './handler-contract.js';
 import type { SourceQueue } from './source-queue.js';
 import { StagedTransaction } from './transaction.js';
 import { type OnceflowMessage, readMessage } from './wire-format.js';
 
-export type ProcessingMode = 'lease' | 'optimistic';
+const ACKNOWLEDGED = ACKNOWLEDGED_KINDS;
 
-/** Structured log lines that carry the record's messageId and fencingToken. */
-export interface RecordLogger {
-  debug(message: string, extra?: Record<string, unknown>): void;
-  info(message: string, extra?: Record<string, unknown>): void;
-  warn(message: string, extra?: Record<string, unknown>): void;
-  error(message: string, extra?: Record<string, unknown>): void;
-}
-
-/** What a handler gets besides the message. */
-export interface ExactlyOnceContext {
-  /** Writes staged here commit atomically with the DONE record, exactly once. */
-  readonly tx: StagedTransaction;
-  /** Messages to other queues, emitted only if this message's commit lands (transactional outbox). */
-  readonly outbox: Outbox;
-  /** Strictly greater than every earlier owner's (lease mode); pass it downstream. 0 in optimistic mode. */
-  readonly fencingToken: number;
-  /** Stable across retries and takeovers: the messageId. Pass it to external APIs that deduplicate. */
-  readonly idempotencyKey: string;
-  /** 1 for the first claim; counts takeovers and redrives (lease mode). The receive count in optimistic mode. */
-  readonly attempt: number;
-  readonly logger: RecordLogger;
-  readonly lambdaContext: Context | undefined;
-}
-
-export type MessageHandler<Payload = unknown> = (
-  message: OnceflowMessage<Payload>,
-  ctx: ExactlyOnceContext,
-) => Promise<void> | void;
-
-/** Acknowledged: Processed, Duplicate, Parked. Returned to the queue: InFlight, Retried, ZombieRejected. */
-export type RecordOutcomeKind =
-  | 'Processed'
-  | 'Duplicate'
-  | 'InFlight'
-  | 'Retried'
-  | 'Parked'
-  | 'ZombieRejected';
-
-export interface RecordOutcome {
-  readonly sqsMessageId: string;
-  readonly messageId: string | undefined;
-  readonly kind: RecordOutcomeKind;
-  /** This consumer took over an expired lease of another owner. */
-  readonly takeover: boolean;
-  readonly reason?: string;
-  /** Answered from the warm-container cache of DONE ids, with no DynamoDB request. */
-  readonly cached?: boolean;
-  /** InFlight: how long the other owner's lease still runs. */
-  readonly leaseRemainingMs?: number;
-}
-
-export interface BatchReport {
-  readonly batchItemFailures: SQSBatchItemFailure[];
-  readonly outcomes: RecordOutcome[];
-}
-
-const ACKNOWLEDGED: ReadonlySet<RecordOutcomeKind> = new Set(['Processed', 'Duplicate', 'Parked']);
+/** What the processor needs of a claim store: `ClaimStore` on DynamoDB, or the test kit's in-memory store. */
+export type ClaimStorePort = Pick<
+  ClaimStore,
+  'claim' | 'commitAll' | 'release' | 'park' | 'dedupWindowSeconds'
+>;
 
 export interface BatchProcessorDependencies {
-  readonly store: ClaimStore;
+  readonly store: ClaimStorePort;
   readonly handler: MessageHandler;
   readonly mode: ProcessingMode;
   /** Where permanent failures are parked. Without it they return to the queue, to reach its DLQ by redrive. */
-  readonly deadLetters: DeadLetterQueue | undefined;
-  readonly sourceQueue: SourceQueue;
+  readonly deadLetters: Pick<DeadLetterQueue, 'park'> | undefined;
+  readonly sourceQueue: Pick<SourceQueue, 'returnAfter'>;
   /** messageIds known DONE in this container. */
   readonly doneCache: LRUCache<string, true>;
-  readonly logger: Logger;
-  readonly metrics: Metrics;
+  readonly logger: Pick<Logger, 'debug' | 'info' | 'warn' | 'error'>;
+  readonly metrics: MetricsSink;
   /** Records of a batch processed at once. */
   readonly concurrency: number;
   readonly clock: () => number;
@@ -251,6 +218,8 @@ export class BatchProcessor {
       try {
         result = await store.claim(messageId);
       } catch (error) {
+        // A wrong setting fails the whole invocation, loudly, instead of retrying every record quietly.
+        if (error instanceof ConfigurationError) throw error;
         return { outcome: this.outcome(record, messageId, 'Retried', { reason: describe(error) }) };
       }
       this.deps.metrics.addMetric(
@@ -342,6 +311,10 @@ export class BatchProcessor {
     claim: Claim | undefined,
   ): Promise<RecordOutcome> {
     const { messageId } = message;
+    if (error instanceof ConfigurationError) {
+      if (claim !== undefined) await this.deps.store.release(claim, describe(error)).catch(() => undefined);
+      throw error;
+    }
     if (isPermanent(error)) {
       return this.park(record, messageId, describe(error), errorType(error), claim);
     }
@@ -462,14 +435,7 @@ export class BatchProcessor {
 
   private publishMetrics(outcomes: readonly RecordOutcome[]): void {
     const { metrics } = this.deps;
-    const metricOf: Record<RecordOutcomeKind, string> = {
-      Processed: METRIC.processed,
-      Duplicate: METRIC.duplicate,
-      InFlight: METRIC.inFlight,
-      Retried: METRIC.retried,
-      Parked: METRIC.parked,
-      ZombieRejected: METRIC.zombieRejected,
-    };
+    const metricOf = OUTCOME_METRIC;
     const counts = new Map<string, number>(Object.values(metricOf).map((name) => [name, 0]));
     let takeovers = 0;
     for (const outcome of outcomes) {

@@ -1,30 +1,33 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { SQSClient } from '@aws-sdk/client-sqs';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { SQSClient } from '@aws-sdk/client-sqs';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { LRUCache } from 'lru-cache';
-import { ClaimStore } from '../core/claim-store.js';
-import { RUNTIME_DEFAULTS } from '../core/defaults.js';
-import { ConfigurationError } from '../core/errors.js';
 import {
   DEFAULT_SERVICE_NAME,
-  defaultSqsClientConfig,
   ENVIRONMENT,
+  type EnvironmentVariables,
   METRICS_NAMESPACE,
-} from '../runtime-contract.js';
-import {
-  BatchProcessor,
-  type BatchReport,
-  type MessageHandler,
   type ProcessingMode,
-} from './batch-processor.js';
+  RUNTIME_DEFAULTS,
+  readConsumerEnvironment,
+} from '../contract/index.js';
+import { ClaimStore } from '../core/claim-store.js';
+import { checkClaimsTable } from '../core/claims-table-check.js';
+import { ConfigurationError } from '../core/errors.js';
+import { BatchProcessor } from './batch-processor.js';
+import { defaultDocumentClient, defaultSqsClient } from './clients.js';
 import { DeadLetterQueue } from './dead-letter-queue.js';
+import type { BatchReport, MessageHandler, MetricsSink } from './handler-contract.js';
 import { queueUrlFromArn, SourceQueue } from './source-queue.js';
 
+/**
+ * Options of `exactlyOnce`. Deployed with `ExactlyOnceConsumer`, leave the table, queues, mode, lease and window
+ * out: the construct sets them in the environment, and an option given here overrides what it set.
+ */
 export interface ExactlyOnceOptions {
-  /** The claims table. @default process.env.ONCEFLOW_CLAIMS_TABLE (required one way or the other) */
+  /** The claims table. Overrides what the construct set. @default process.env.ONCEFLOW_CLAIMS_TABLE (required one way or the other) */
   readonly tableName?: string;
   /** 'lease' claims before the handler runs (safe for external side effects); 'optimistic' claims at commit. @default process.env.ONCEFLOW_MODE ?? 'lease' */
   readonly mode?: ProcessingMode;
@@ -49,99 +52,137 @@ export interface ExactlyOnceOptions {
   /** DONE messageIds remembered per container. @default 10_000 */
   readonly doneCacheSize?: number;
   /** @default a Powertools Logger with service POWERTOOLS_SERVICE_NAME ?? 'onceflow' */
-  readonly logger?: Logger;
+  readonly logger?: Pick<Logger, 'debug' | 'info' | 'warn' | 'error'>;
   /** @default Powertools Metrics in namespace 'Onceflow' */
-  readonly metrics?: Metrics;
+  readonly metrics?: MetricsSink;
+  /** Where unset settings are read from. @default process.env */
+  readonly environment?: EnvironmentVariables;
 }
 
 /** The Lambda handler `exactlyOnce` returns; `processBatch` also tells each record's outcome. */
-export type ExactlyOnceHandler = ((event: SQSEvent, context?: Context) => Promise<SQSBatchResponse>) & {
+export type ExactlyOnceHandler<Payload = unknown> = ((
+  event: SQSEvent,
+  context?: Context,
+) => Promise<SQSBatchResponse>) & {
   processBatch(event: SQSEvent, context?: Context): Promise<BatchReport>;
+  /** The wrapped message handler and its options, so a test kit can run the same handler elsewhere. */
+  readonly messageHandler: MessageHandler<Payload>;
+  readonly options: ExactlyOnceOptions;
 };
+
+/** The settings in force once options, the environment and the defaults are merged. */
+export interface ConsumerConfiguration {
+  readonly tableName: string;
+  /** Where the table name came from, for error messages. */
+  readonly tableNameSource: string;
+  readonly mode: ProcessingMode;
+  readonly leaseMs: number;
+  readonly dedupWindowSeconds: number;
+  readonly deadLetterQueueUrl: string | undefined;
+  readonly sourceQueueUrl: string | undefined;
+  readonly outboxTableName: string | undefined;
+  readonly serviceName: string;
+  readonly concurrency: number;
+  readonly doneCacheSize: number;
+}
 
 /**
  * Wraps a message handler into an SQS Lambda handler that applies each messageId exactly once. Writes staged on
  * `ctx.tx` commit atomically with the DONE record; a `PermanentError` parks the message in the DLQ; any other
- * error returns it to the queue. Clients are built once per container, on the first invocation.
+ * error returns it to the queue. The configuration is read and the claims table checked once per container, at
+ * the first invocation; a wrong setting fails that invocation with a message naming the setting.
  *
  * @example
- * export const handler = exactlyOnce(async (message, ctx) => {
- *   ctx.tx.put({ TableName: 'orders', Item: { orderId: message.messageId, ...message.payload } });
- * }, { tableName: 'claims' });
+ * export const handler = exactlyOnce<Order>(async (message, ctx) => {
+ *   ctx.tx.put({ TableName: process.env.ORDERS_TABLE, Item: { orderId: message.messageId, ...message.payload } });
+ * });
  */
 export function exactlyOnce<Payload = unknown>(
   handler: MessageHandler<Payload>,
   options: ExactlyOnceOptions = {},
-): ExactlyOnceHandler {
-  let processor: BatchProcessor | undefined;
-  const processBatch = (event: SQSEvent, context?: Context): Promise<BatchReport> => {
+): ExactlyOnceHandler<Payload> {
+  let processor: Promise<BatchProcessor> | undefined;
+  const processBatch = async (event: SQSEvent, context?: Context): Promise<BatchReport> => {
     // The payload type is the caller's claim about its producers, unchecked on the wire: validate it in the handler.
-    processor ??= buildProcessor(handler as MessageHandler, options);
-    return processor.process(event, context);
+    processor ??= startProcessor(handler as MessageHandler, options).catch((error: unknown) => {
+      processor = undefined;
+      throw error;
+    });
+    return (await processor).process(event, context);
   };
   const lambdaHandler = async (event: SQSEvent, context?: Context): Promise<SQSBatchResponse> => {
     const { batchItemFailures } = await processBatch(event, context);
     return { batchItemFailures };
   };
-  return Object.assign(lambdaHandler, { processBatch });
+  return Object.assign(lambdaHandler, { processBatch, messageHandler: handler, options });
 }
 
-function buildProcessor(handler: MessageHandler, options: ExactlyOnceOptions): BatchProcessor {
-  const env = process.env;
-  const tableName = options.tableName ?? env[ENVIRONMENT.claimsTableName];
+/** Merges options over the environment over the defaults; throws a ConfigurationError naming what is wrong. */
+export function resolveConfiguration(
+  options: ExactlyOnceOptions,
+  env: EnvironmentVariables = options.environment ?? process.env,
+): ConsumerConfiguration {
+  const fromEnv = readConsumerEnvironment(env);
+  const tableName = options.tableName ?? fromEnv.claimsTableName;
   if (tableName === undefined || tableName === '') {
     throw new ConfigurationError(
-      `exactlyOnce: no claims table. Pass options.tableName or set ${ENVIRONMENT.claimsTableName}.`,
+      `exactlyOnce: no claims table. Deploy with ExactlyOnceConsumer (it sets ${ENVIRONMENT.claimsTableName}), set ${ENVIRONMENT.claimsTableName}, or pass options.tableName.`,
     );
   }
-  const mode = options.mode ?? parseMode(env[ENVIRONMENT.mode]);
-  const sqs = options.sqs ?? new SQSClient(defaultSqsClientConfig());
-  const dynamoDb =
-    options.dynamoDb ??
-    DynamoDBDocumentClient.from(new DynamoDBClient({}), { marshallOptions: { removeUndefinedValues: true } });
+  return {
+    tableName,
+    tableNameSource: options.tableName === undefined ? ENVIRONMENT.claimsTableName : 'options.tableName',
+    mode: options.mode ?? fromEnv.mode ?? RUNTIME_DEFAULTS.mode,
+    leaseMs: options.leaseMs ?? fromEnv.leaseMs ?? RUNTIME_DEFAULTS.leaseMs,
+    dedupWindowSeconds:
+      options.dedupWindowSeconds ?? fromEnv.dedupWindowSeconds ?? RUNTIME_DEFAULTS.dedupWindowSeconds,
+    deadLetterQueueUrl: options.deadLetterQueueUrl ?? fromEnv.deadLetterQueueUrl,
+    sourceQueueUrl: options.sourceQueueUrl ?? fromEnv.sourceQueueUrl,
+    outboxTableName: options.outboxTableName ?? fromEnv.outboxTableName,
+    serviceName: fromEnv.serviceName ?? DEFAULT_SERVICE_NAME,
+    concurrency: options.concurrency ?? RUNTIME_DEFAULTS.concurrency,
+    doneCacheSize: options.doneCacheSize ?? RUNTIME_DEFAULTS.doneCacheSize,
+  };
+}
+
+async function startProcessor(handler: MessageHandler, options: ExactlyOnceOptions): Promise<BatchProcessor> {
+  const env = options.environment ?? process.env;
+  const config = resolveConfiguration(options, env);
+  const logger = options.logger ?? new Logger({ serviceName: config.serviceName });
+  const overridden = env[ENVIRONMENT.claimsTableName];
+  if (options.tableName !== undefined && overridden !== undefined && overridden !== options.tableName) {
+    logger.warn(
+      `options.tableName '${options.tableName}' overrides ${ENVIRONMENT.claimsTableName} '${overridden}'; leave the option out to use the table the construct created.`,
+    );
+  }
+  const dynamoDb = options.dynamoDb ?? defaultDocumentClient();
+  await checkClaimsTable(dynamoDb, config.tableName, config.tableNameSource);
+  const sqs = options.sqs ?? defaultSqsClient();
   const clock = options.clock ?? Date.now;
-  const deadLetterQueueUrl = options.deadLetterQueueUrl ?? env[ENVIRONMENT.deadLetterQueueUrl];
-  const sourceQueueUrl = options.sourceQueueUrl ?? env[ENVIRONMENT.sourceQueueUrl];
-  const serviceName = env.POWERTOOLS_SERVICE_NAME ?? DEFAULT_SERVICE_NAME;
   return new BatchProcessor({
     store: new ClaimStore({
-      tableName,
+      tableName: config.tableName,
       dynamoDb,
       clock,
-      leaseMs: options.leaseMs ?? parseNumber(ENVIRONMENT.leaseMs) ?? RUNTIME_DEFAULTS.leaseMs,
-      dedupWindowSeconds:
-        options.dedupWindowSeconds ??
-        parseNumber(ENVIRONMENT.dedupWindowSeconds) ??
-        RUNTIME_DEFAULTS.dedupWindowSeconds,
+      leaseMs: config.leaseMs,
+      dedupWindowSeconds: config.dedupWindowSeconds,
     }),
     handler,
-    mode,
-    deadLetters: deadLetterQueueUrl === undefined ? undefined : new DeadLetterQueue(sqs, deadLetterQueueUrl),
+    mode: config.mode,
+    deadLetters:
+      config.deadLetterQueueUrl === undefined
+        ? undefined
+        : new DeadLetterQueue(sqs, config.deadLetterQueueUrl),
     sourceQueue: new SourceQueue(
       sqs,
-      sourceQueueUrl ?? ((record: SQSRecord) => queueUrlFromArn(record.eventSourceARN)),
+      config.sourceQueueUrl ?? ((record: SQSRecord) => queueUrlFromArn(record.eventSourceARN)),
     ),
-    doneCache: new LRUCache<string, true>({ max: options.doneCacheSize ?? RUNTIME_DEFAULTS.doneCacheSize }),
-    logger: options.logger ?? new Logger({ serviceName }),
-    metrics: options.metrics ?? new Metrics({ namespace: METRICS_NAMESPACE, serviceName }),
-    concurrency: options.concurrency ?? RUNTIME_DEFAULTS.concurrency,
+    doneCache: new LRUCache<string, true>({ max: config.doneCacheSize }),
+    logger,
+    metrics:
+      options.metrics ?? new Metrics({ namespace: METRICS_NAMESPACE, serviceName: config.serviceName }),
+    concurrency: config.concurrency,
     clock,
-    outboxTableName: options.outboxTableName ?? env[ENVIRONMENT.outboxTableName],
+    outboxTableName: config.outboxTableName,
   });
-}
-
-function parseMode(value: string | undefined): ProcessingMode {
-  if (value === undefined || value === '') return RUNTIME_DEFAULTS.mode;
-  if (value === 'lease' || value === 'optimistic') return value;
-  throw new ConfigurationError(`${ENVIRONMENT.mode} must be 'lease' or 'optimistic', not '${value}'.`);
-}
-
-function parseNumber(variable: string): number | undefined {
-  const value = process.env[variable];
-  if (value === undefined || value === '') return undefined;
-  const parsed = Number(value);
-  if (!Number.isFinite(parsed) || parsed <= 0) {
-    throw new ConfigurationError(`${variable} must be a positive number, not '${value}'.`);
-  }
-  return parsed;
 }

@@ -1,6 +1,5 @@
+import { JavaNotFoundError, startDynamoDbLocal, startSqsLocal } from 'onceflow/testing';
 import type { TestProject } from 'vitest/node';
-import { JavaNotFoundError, startDynamoDbLocal } from '../../local/dynamodb-local.js';
-import { startSqsLocal } from '../../local/sqs-local.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {

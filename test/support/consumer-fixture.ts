@@ -3,6 +3,7 @@ import { Metrics } from '@aws-lambda-powertools/metrics';
 import { ChangeMessageVisibilityCommand, SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { createQueuePair, EventSourcePoller, type PollResult, type QueuePair } from 'onceflow/testing';
 import { auditLedger, type LedgerTables, ledgerHandler, type SentPayment } from '../../lambda/app/ledger.js';
 import {
   type BatchReport,
@@ -13,8 +14,6 @@ import {
   toWireBody,
 } from '../../lambda/index.js';
 import { PARK_ATTRIBUTE } from '../../lambda/sqs/dead-letter-queue.js';
-import { EventSourcePoller, type PollResult } from '../../local/event-source-poller.js';
-import { createQueuePair, type QueuePair } from '../../local/queues.js';
 import { createLedgerTables } from '../../local/tables.js';
 import { drainVisible, localDocumentClient, localSqs, newClaimsTable, uniqueName } from './local-aws.js';
 

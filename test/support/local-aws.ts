@@ -7,10 +7,8 @@ import {
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { createClaimsTable, LOCAL_AWS_CONFIG, localSqsClient } from 'onceflow/testing';
 import { inject } from 'vitest';
-import { LOCAL_AWS_CONFIG } from '../../local/dynamodb-local.js';
-import { localSqsClient } from '../../local/sqs-local.js';
-import { createClaimsTable } from '../../local/tables.js';
 
 /** A document client on the run's DynamoDB Local (started by the integration global setup). */
 export function localDocumentClient(): DynamoDBDocumentClient {

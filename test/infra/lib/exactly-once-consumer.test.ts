@@ -7,8 +7,7 @@ import { Key } from 'aws-cdk-lib/aws-kms';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { describe, expect, it } from 'vitest';
-import { RUNTIME_DEFAULTS } from '../../../lambda/core/defaults.js';
-import { ENVIRONMENT, METRIC, METRICS_NAMESPACE } from '../../../lambda/runtime-contract.js';
+import { ENVIRONMENT, METRIC, METRICS_NAMESPACE, RUNTIME_DEFAULTS } from '../../../lambda/contract/index.js';
 import { ExactlyOnceConsumer, type ExactlyOnceConsumerProps } from '../../../lib/exactly-once-consumer.js';
 import {
   ANY_RESOURCE,
@@ -249,6 +248,8 @@ describe('ExactlyOnceConsumer permissions', () => {
     expect(allowedActions(template, roleId)).toEqual(
       new Map([
         ['dynamodb:UpdateItem', new Set([arnOf(tableId)])],
+        // The runtime checks its claims table once per container, so a wrong table fails with its name.
+        ['dynamodb:DescribeTable', new Set([arnOf(tableId)])],
         ['sqs:SendMessage', new Set([arnOf(dlqId)])],
         ['sqs:ChangeMessageVisibility', new Set([queue])],
         ['sqs:ReceiveMessage', new Set([queue])],
@@ -519,6 +520,7 @@ describe('ExactlyOnceConsumer outbox', () => {
     const queue = arnOf(logicalIdOf(t, 'AWS::SQS::Queue', 'ConsumerQueue'));
     expectAllowedExactly(t, consumerRoleId, {
       'dynamodb:UpdateItem': [arnOf(logicalIdOf(t, 'AWS::DynamoDB::Table', 'ConsumerClaims'))],
+      'dynamodb:DescribeTable': [arnOf(logicalIdOf(t, 'AWS::DynamoDB::Table', 'ConsumerClaims'))],
       'dynamodb:PutItem': [arnOf(outboxTableId)],
       'sqs:SendMessage': [arnOf(logicalIdOf(t, 'AWS::SQS::Queue', 'ConsumerDeadLetterQueue'))],
       'sqs:ChangeMessageVisibility': [queue],

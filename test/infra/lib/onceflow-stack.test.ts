@@ -1,8 +1,10 @@
 import { readFileSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
 import { App } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
-import { ENVIRONMENT } from '../../../lambda/runtime-contract.js';
+import { APP_ENVIRONMENT } from '../../../lambda/app/contract.js';
+import { ENVIRONMENT } from '../../../lambda/contract/index.js';
 import { bundledHandlerFile } from '../../../lib/bundled-function.js';
 import { ContextValueError } from '../../../lib/errors.js';
 import { NOTIFICATIONS_SERVICE_NAME, OnceflowStack } from '../../../lib/onceflow-stack.js';
@@ -50,11 +52,11 @@ describe('OnceflowStack', () => {
       Runtime: 'nodejs22.x',
       Environment: {
         Variables: Match.objectLike({
-          [ENVIRONMENT.ledgerAccountsTableName]: { Ref: accountsId },
-          [ENVIRONMENT.ledgerEntriesTableName]: { Ref: entriesId },
+          [APP_ENVIRONMENT.ledgerAccountsTableName]: { Ref: accountsId },
+          [APP_ENVIRONMENT.ledgerEntriesTableName]: { Ref: entriesId },
           [ENVIRONMENT.claimsTableName]: { Ref: claimsId },
           [ENVIRONMENT.outboxTableName]: { Ref: outboxTableId },
-          [ENVIRONMENT.notificationsQueueUrl]: { Ref: notificationsQueueId },
+          [APP_ENVIRONMENT.notificationsQueueUrl]: { Ref: notificationsQueueId },
         }),
       },
     });
@@ -64,7 +66,10 @@ describe('OnceflowStack', () => {
     const allowed = allowedActions(template, roleId);
     expect(allowed.get('dynamodb:UpdateItem')).toEqual(new Set([arnOf(claimsId), arnOf(accountsId)]));
     expect(allowed.get('dynamodb:PutItem')).toEqual(new Set([arnOf(entriesId), arnOf(outboxTableId)]));
+    // DescribeTable: the runtime's cold-start check of its claims table, on that table only.
+    expect(allowed.get('dynamodb:DescribeTable')).toEqual(new Set([arnOf(claimsId)]));
     expect([...allowed.keys()].filter((action) => action.startsWith('dynamodb:')).sort()).toEqual([
+      'dynamodb:DescribeTable',
       'dynamodb:PutItem',
       'dynamodb:UpdateItem',
     ]);
@@ -79,7 +84,7 @@ describe('OnceflowStack', () => {
     template.hasResourceProperties('AWS::Lambda::Function', {
       Environment: {
         Variables: Match.objectLike({
-          [ENVIRONMENT.notificationsTableName]: { Ref: notificationsTableId },
+          [APP_ENVIRONMENT.notificationsTableName]: { Ref: notificationsTableId },
           [ENVIRONMENT.claimsTableName]: { Ref: notificationsClaimsId },
           [ENVIRONMENT.sourceQueueUrl]: { Ref: notificationsQueueId },
           POWERTOOLS_SERVICE_NAME: NOTIFICATIONS_SERVICE_NAME,
@@ -93,7 +98,9 @@ describe('OnceflowStack', () => {
     expect(allowed.get('dynamodb:UpdateItem')).toEqual(
       new Set([arnOf(notificationsClaimsId), arnOf(notificationsTableId)]),
     );
-    expect([...allowed.keys()].filter((action) => action.startsWith('dynamodb:'))).toEqual([
+    expect(allowed.get('dynamodb:DescribeTable')).toEqual(new Set([arnOf(notificationsClaimsId)]));
+    expect([...allowed.keys()].filter((action) => action.startsWith('dynamodb:')).sort()).toEqual([
+      'dynamodb:DescribeTable',
       'dynamodb:UpdateItem',
     ]);
     expect(stack.notifications.outbox).toBeUndefined();
@@ -106,16 +113,20 @@ describe('OnceflowStack', () => {
       'outbox relay',
       () => (stack.consumer.outbox ? bundledHandlerFile(stack.consumer.outbox.relayFunction) : ''),
     ],
-  ])('bundles the %s handler into a self-contained ES module that exports only handler', (_name, bundled) => {
-    const file = bundled();
-    expect(file).toMatch(/asset\.[0-9a-f]{64}\/index\.mjs$/);
-    const code = readFileSync(file ?? '', 'utf8');
-    const exported = [...code.matchAll(/^export\s*\{([^}]*)\}/gm)].map((match) => match[1]?.trim());
-    expect(exported).toEqual(['handler']);
-    // Only Node built-ins are imported: the AWS SDK and Powertools are inside the bundle, not taken from the runtime.
-    const imported = [...code.matchAll(/^import .* from ["']([^"']+)["']/gm)].map((match) => match[1]);
-    expect(imported.filter((specifier) => !specifier?.startsWith('node:'))).toEqual([]);
-  });
+  ])(
+    'bundles the %s handler into a self-contained ES module that exports only handler',
+    async (_name, bundled) => {
+      const file = bundled();
+      expect(file).toMatch(/asset\.[0-9a-f]{64}\/index\.mjs$/);
+      const code = readFileSync(file ?? '', 'utf8');
+      const module: Record<string, unknown> = await import(pathToFileURL(file ?? '').href);
+      expect(Object.keys(module)).toEqual(['handler']);
+      expect(typeof module.handler).toBe('function');
+      // Only Node built-ins are imported: the AWS SDK and Powertools are inside the bundle, not taken from the runtime.
+      const imported = [...code.matchAll(/^import .* from ["']([^"']+)["']/gm)].map((match) => match[1]);
+      expect(imported.filter((specifier) => !specifier?.startsWith('node:'))).toEqual([]);
+    },
+  );
 
   it.each([
     'QueueUrl',

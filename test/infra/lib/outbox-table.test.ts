@@ -1,7 +1,7 @@
 import { App, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
+import { OUTBOX_TABLE } from 'onceflow';
 import { describe, expect, it } from 'vitest';
-import { OUTBOX_TABLE } from '../../../lambda/outbox/outbox.js';
 import { OutboxTable } from '../../../lib/outbox-table.js';
 
 describe('OutboxTable', () => {
@@ -12,8 +12,8 @@ describe('OutboxTable', () => {
   it('keys items as the runtime writes them: source messageId, then a numeric index', () => {
     template.hasResourceProperties('AWS::DynamoDB::Table', {
       KeySchema: [
-        { AttributeName: OUTBOX_TABLE.partitionKey, KeyType: 'HASH' },
-        { AttributeName: OUTBOX_TABLE.sortKey, KeyType: 'RANGE' },
+        { AttributeName: OUTBOX_TABLE.partitionKey.name, KeyType: 'HASH' },
+        { AttributeName: OUTBOX_TABLE.sortKey.name, KeyType: 'RANGE' },
       ],
       AttributeDefinitions: [
         { AttributeName: 'sourceMessageId', AttributeType: 'S' },

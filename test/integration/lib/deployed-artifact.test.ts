@@ -7,14 +7,13 @@ import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { CfnFunction } from 'aws-cdk-lib/aws-lambda';
 import type { SQSBatchResponse } from 'aws-lambda';
+import { createOutboxTable, createQueuePair, EventSourcePoller, type PollResult } from 'onceflow/testing';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { APP_ENVIRONMENT } from '../../../lambda/app/contract.js';
 import type { LedgerAudit, SentPayment } from '../../../lambda/app/ledger.js';
+import { ENVIRONMENT } from '../../../lambda/contract/index.js';
 import { OnceflowProducer } from '../../../lambda/producer/producer.js';
-import { ENVIRONMENT } from '../../../lambda/runtime-contract.js';
 import { LEDGER_HANDLER_ENTRY, OnceflowStack } from '../../../lib/onceflow-stack.js';
-import { EventSourcePoller, type PollResult } from '../../../local/event-source-poller.js';
-import { createQueuePair } from '../../../local/queues.js';
-import { createOutboxTable } from '../../../local/tables.js';
 import { type ConsumerFixture, consumerFixture } from '../../support/consumer-fixture.js';
 import { LambdaProcess } from '../../support/lambda-process.js';
 import { uniqueName } from '../../support/local-aws.js';
@@ -323,10 +322,10 @@ describe('the ledger handler bundled into the synthesized assembly', () => {
       [ENVIRONMENT.claimsTableName]: bundledFixture?.claimsTable,
       [ENVIRONMENT.sourceQueueUrl]: bundledFixture?.queues.queueUrl,
       [ENVIRONMENT.deadLetterQueueUrl]: bundledFixture?.queues.deadLetterQueueUrl,
-      [ENVIRONMENT.ledgerAccountsTableName]: bundledFixture?.tables.accountsTableName,
-      [ENVIRONMENT.ledgerEntriesTableName]: bundledFixture?.tables.entriesTableName,
+      [APP_ENVIRONMENT.ledgerAccountsTableName]: bundledFixture?.tables.accountsTableName,
+      [APP_ENVIRONMENT.ledgerEntriesTableName]: bundledFixture?.tables.entriesTableName,
       [ENVIRONMENT.outboxTableName]: bundledFixture?.outboxTable,
-      [ENVIRONMENT.notificationsQueueUrl]: bundledFixture?.notificationsQueueUrl,
+      [APP_ENVIRONMENT.notificationsQueueUrl]: bundledFixture?.notificationsQueueUrl,
       [ENVIRONMENT.mode]: 'lease',
       [ENVIRONMENT.leaseMs]: '60000',
       [ENVIRONMENT.dedupWindowSeconds]: '604800',

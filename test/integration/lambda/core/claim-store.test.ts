@@ -1,9 +1,9 @@
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { createTable } from 'onceflow/testing';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ClaimStatus } from '../../../../lambda/core/claim-record.js';
 import { type ClaimResult, ClaimStore, type ClaimStoreOptions } from '../../../../lambda/core/claim-store.js';
 import { StagedWriteConditionFailedError, ZombieCommitError } from '../../../../lambda/core/errors.js';
-import { createTable } from '../../../../local/tables.js';
 import { localDocumentClient, newClaimsTable, uniqueName } from '../../../support/local-aws.js';
 import { RequestCounter } from '../../../support/request-counter.js';
 
@@ -16,7 +16,7 @@ let effectsTable: string;
 beforeAll(async () => {
   claimsTable = await newClaimsTable(dynamoDb);
   effectsTable = uniqueName('effects');
-  await createTable(dynamoDb, effectsTable, 'id');
+  await createTable(dynamoDb, effectsTable, { partitionKey: { name: 'id', type: 'S' } });
 });
 
 /** A clock the test moves by hand. */

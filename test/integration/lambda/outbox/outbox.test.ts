@@ -2,13 +2,11 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { createOutboxTable, createQueuePair, createTable, LOCAL_AWS_CONFIG } from 'onceflow/testing';
 import { describe, expect, inject, it } from 'vitest';
 import { type MessageHandler, toWireBody } from '../../../../lambda/index.js';
 import { OutboxRelay } from '../../../../lambda/outbox/outbox-relay.js';
-import { LOCAL_AWS_CONFIG } from '../../../../local/dynamodb-local.js';
-import { createQueuePair } from '../../../../local/queues.js';
 import { StreamPoller } from '../../../../local/stream-poller.js';
-import { createOutboxTable, createTable } from '../../../../local/tables.js';
 import { consumerFixture, silentLogger } from '../../../support/consumer-fixture.js';
 import { drainVisible, localDocumentClient, uniqueName } from '../../../support/local-aws.js';
 
@@ -106,7 +104,7 @@ describe('transactional outbox', () => {
   it('writes no outbox item when the commit is cancelled', async () => {
     const { fixture, outboxTable, target, relayAll, outboxItems, delivered } = await outboxFixture();
     const guarded = uniqueName('guarded');
-    await createTable(fixture.dynamoDb, guarded, 'id');
+    await createTable(fixture.dynamoDb, guarded, { partitionKey: { name: 'id', type: 'S' } });
     const refusing: MessageHandler = (_message, ctx) => {
       ctx.outbox.send(target.queueUrl, { never: true });
       ctx.tx.put({ TableName: guarded, Item: { id: 'x' }, ConditionExpression: 'attribute_exists(id)' });

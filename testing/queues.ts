@@ -1,9 +1,5 @@
 import { CreateQueueCommand, GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import {
-  CONSUMER_DEFAULTS,
-  DEAD_LETTER_QUEUE_RETENTION_PERIOD,
-  SQS_ATTRIBUTE_DEFAULTS,
-} from '../lib/exactly-once-consumer-defaults.js';
+import { QUEUE_DEFAULTS } from '../lambda/contract/index.js';
 
 export interface QueuePairOptions {
   readonly fifo?: boolean;
@@ -35,20 +31,16 @@ export async function createQueuePair(
   const dlq = await createQueue(sqs, `${name}-dlq${suffix}`, {
     ...fifoAttributes,
     MessageRetentionPeriod: String(
-      options.deadLetterRetentionPeriodSeconds ?? DEAD_LETTER_QUEUE_RETENTION_PERIOD.toSeconds(),
+      options.deadLetterRetentionPeriodSeconds ?? QUEUE_DEFAULTS.deadLetterRetentionPeriodSeconds,
     ),
   });
   const source = await createQueue(sqs, `${name}${suffix}`, {
     ...fifoAttributes,
-    VisibilityTimeout: String(
-      options.visibilityTimeoutSeconds ?? SQS_ATTRIBUTE_DEFAULTS.visibilityTimeout.toSeconds(),
-    ),
-    MessageRetentionPeriod: String(
-      options.retentionPeriodSeconds ?? CONSUMER_DEFAULTS.retentionPeriod.toSeconds(),
-    ),
+    VisibilityTimeout: String(options.visibilityTimeoutSeconds ?? QUEUE_DEFAULTS.visibilityTimeoutSeconds),
+    MessageRetentionPeriod: String(options.retentionPeriodSeconds ?? QUEUE_DEFAULTS.retentionPeriodSeconds),
     RedrivePolicy: JSON.stringify({
       deadLetterTargetArn: dlq.arn,
-      maxReceiveCount: options.maxReceiveCount ?? CONSUMER_DEFAULTS.maxReceiveCount,
+      maxReceiveCount: options.maxReceiveCount ?? QUEUE_DEFAULTS.maxReceiveCount,
     }),
   });
   return {

@@ -1,0 +1,47 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
+import {
+  type EnvironmentVariables,
+  METRIC,
+  METRICS_NAMESPACE,
+  readRelayEnvironment,
+} from '../contract/index.js';
+import { defaultDocumentClient, defaultSqsClient } from '../sqs/clients.js';
+import { OutboxRelay } from './outbox-relay.js';
+
+/**
+ * The outbox relay as a Lambda handler on the outbox table's stream (ReportBatchItemFailures on). Configured from
+ * the environment the construct sets, read once, at the first invocation.
+ *
+ * @example
+ * export const handler = outboxRelayHandler();
+ */
+export function outboxRelayHandler(
+  env: EnvironmentVariables = process.env,
+): (event: DynamoDBStreamEvent) => Promise<DynamoDBBatchResponse> {
+  let built: { readonly relay: OutboxRelay; readonly metrics: Metrics } | undefined;
+  return async (event) => {
+    built ??= buildRelay(env);
+    const { relay, metrics } = built;
+    const report = await relay.process(event);
+    metrics.addMetric(METRIC.outboxDelivered, MetricUnit.Count, report.delivered);
+    metrics.addMetric(METRIC.outboxParked, MetricUnit.Count, report.parked);
+    metrics.publishStoredMetrics();
+    return { batchItemFailures: report.batchItemFailures };
+  };
+}
+
+function buildRelay(env: EnvironmentVariables) {
+  const settings = readRelayEnvironment(env);
+  return {
+    relay: new OutboxRelay({
+      sqs: defaultSqsClient(),
+      dynamoDb: defaultDocumentClient(),
+      tableName: settings.outboxTableName,
+      deadLetterQueueUrl: settings.relayDeadLetterQueueUrl,
+      logger: new Logger({ serviceName: settings.serviceName }),
+    }),
+    metrics: new Metrics({ namespace: METRICS_NAMESPACE, serviceName: settings.serviceName }),
+  };
+}

@@ -1,0 +1,60 @@
+import type { Context, SQSBatchItemFailure } from 'aws-lambda';
+import type { RecordOutcomeKind } from '../contract/index.js';
+import type { Outbox } from '../outbox/outbox.js';
+import type { StagedTransaction } from './transaction.js';
+import type { OnceflowMessage } from './wire-format.js';
+
+/** The contract between Onceflow and a handler author: what a handler gets, and what a batch reports. */
+
+/** Structured log lines that carry the record's messageId and fencingToken. */
+export interface RecordLogger {
+  debug(message: string, extra?: Record<string, unknown>): void;
+  info(message: string, extra?: Record<string, unknown>): void;
+  warn(message: string, extra?: Record<string, unknown>): void;
+  error(message: string, extra?: Record<string, unknown>): void;
+}
+
+/** Where the runtime counts outcomes; Powertools `Metrics` is one. */
+export interface MetricsSink {
+  addMetric(name: string, unit: 'Count' | 'Milliseconds', value: number): void;
+  publishStoredMetrics(): void;
+}
+
+/** What a handler gets besides the message. */
+export interface ExactlyOnceContext {
+  /** Writes staged here commit atomically with the DONE record, exactly once. */
+  readonly tx: StagedTransaction;
+  /** Messages to other queues, emitted only if this message's commit lands (transactional outbox). */
+  readonly outbox: Outbox;
+  /** Strictly greater than every earlier owner's (lease mode); pass it downstream. 0 in optimistic mode. */
+  readonly fencingToken: number;
+  /** Stable across retries and takeovers: the messageId. Pass it to external APIs that deduplicate. */
+  readonly idempotencyKey: string;
+  /** 1 for the first claim; counts takeovers and redrives (lease mode). The receive count in optimistic mode. */
+  readonly attempt: number;
+  readonly logger: RecordLogger;
+  readonly lambdaContext: Context | undefined;
+}
+
+export type MessageHandler<Payload = unknown> = (
+  message: OnceflowMessage<Payload>,
+  ctx: ExactlyOnceContext,
+) => Promise<void> | void;
+
+export interface RecordOutcome {
+  readonly sqsMessageId: string;
+  readonly messageId: string | undefined;
+  readonly kind: RecordOutcomeKind;
+  /** This consumer took over an expired lease of another owner. */
+  readonly takeover: boolean;
+  readonly reason?: string;
+  /** Answered from the warm-container cache of DONE ids, with no DynamoDB request. */
+  readonly cached?: boolean;
+  /** InFlight: how long the other owner's lease still runs. */
+  readonly leaseRemainingMs?: number;
+}
+
+export interface BatchReport {
+  readonly batchItemFailures: SQSBatchItemFailure[];
+  readonly outcomes: RecordOutcome[];
+}

