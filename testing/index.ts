@@ -19,7 +19,31 @@ export {
   type PollResult,
   type SqsBatchHandler,
 } from './event-source-poller.js';
+export {
+  type LocalAws,
+  type LocalAwsOptions,
+  type LocalConsumer,
+  type LocalConsumerOptions,
+  startLocalAws,
+} from './local-aws.js';
+export type { LocalMessage } from './local-message.js';
+export type { LocalLogLine, LocalRunOptions, LocalRunResult } from './local-run.js';
+export {
+  type CommittedMessage,
+  MemoryClaimStore,
+  type MemoryClaimStoreOptions,
+} from './memory-claim-store.js';
 export { MissingTestDependencyError } from './optional-dependency.js';
+export type { ParkedMessage } from './parked-message.js';
 export { createQueuePair, type QueuePair, type QueuePairOptions } from './queues.js';
+export { type InMemoryRun, type RunInMemoryOptions, runInMemory } from './run-in-memory.js';
+export {
+  IN_MEMORY_QUEUE_ARN,
+  type InMemoryMessage,
+  type SqsEventOptions,
+  type SqsRecordOptions,
+  sqsEvent,
+  sqsRecord,
+} from './sqs-event.js';
 export { localSqsClient, type RunningSqsLocal, startSqsLocal } from './sqs-local.js';
 export { createClaimsTable, createOutboxTable, createTable } from './tables.js';

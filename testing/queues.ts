@@ -61,3 +61,17 @@ async function createQueue(sqs: SQSClient, name: string, attributes: Record<stri
   if (arn === undefined) throw new Error(`Queue ${name} has no ARN`);
   return { url: QueueUrl, arn };
 }
+
+/** Messages waiting or in flight on a queue, by SQS's own count. */
+export async function messagesOnQueue(sqs: SQSClient, queueUrl: string): Promise<number> {
+  const { Attributes } = await sqs.send(
+    new GetQueueAttributesCommand({
+      QueueUrl: queueUrl,
+      AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
+    }),
+  );
+  return (
+    Number(Attributes?.ApproximateNumberOfMessages ?? 0) +
+    Number(Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0)
+  );
+}

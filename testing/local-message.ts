@@ -1,0 +1,32 @@
+import { randomUUID } from 'node:crypto';
+import { toWireBody } from '../lambda/sqs/wire-format.js';
+import type { InMemoryMessage } from './sqs-event.js';
+
+/** A message for a local queue: as `InMemoryMessage`, plus the FIFO group it belongs to on a FIFO queue. */
+export type LocalMessage<Payload = unknown> = InMemoryMessage<Payload> & {
+  /** MessageGroupId on a FIFO queue. @default - none (standard queue) */
+  readonly groupId?: string;
+};
+
+/** The SendMessageBatch entry of a message, encoded as OnceflowProducer encodes it. */
+export function toSendEntry(message: LocalMessage): {
+  MessageBody: string;
+  MessageGroupId?: string;
+  MessageDeduplicationId?: string;
+} {
+  const body =
+    'body' in message
+      ? message.body
+      : toWireBody({
+          messageId: message.messageId,
+          timestamp: message.timestamp ?? Date.now(),
+          payload: message.payload,
+        });
+  return {
+    MessageBody: body,
+    // SQS deduplicates FIFO sends by this id; each send here is its own delivery, as a test expects.
+    ...(message.groupId === undefined
+      ? {}
+      : { MessageGroupId: message.groupId, MessageDeduplicationId: randomUUID() }),
+  };
+}

@@ -1,0 +1,385 @@
+import { randomUUID } from 'node:crypto';
+import { RUNTIME_DEFAULTS } from '../lambda/contract/index.js';
+import { type ClaimRecord, ClaimStatus, toClaimRecord } from '../lambda/core/claim-record.js';
+import {
+  type Claim,
+  type ClaimResult,
+  type CommitEntry,
+  type CommitOutcome,
+  MAX_STAGED_WRITES,
+  type OptimisticCommitResult,
+  type ParkResult,
+  type StagedWrite,
+} from '../lambda/core/claim-store.js';
+import {
+  ClaimStoreUnavailableError,
+  InvalidStagedWritesError,
+  MessageIdValidationError,
+  type OnceflowError,
+  ZombieCommitError,
+} from '../lambda/core/errors.js';
+import { validateMessageId } from '../lambda/core/message-id.js';
+import { itemIdentity } from '../lambda/core/transaction-packing.js';
+import type { ClaimStorePort } from '../lambda/sqs/batch-processor.js';
+
+export interface MemoryClaimStoreOptions {
+  /** Epoch milliseconds. Inject one to move time (lease expiry, dedup window) in a test. @default Date.now */
+  readonly clock?: () => number;
+  /** How long a claim is held before another consumer may take it over. @default RUNTIME_DEFAULTS.leaseMs */
+  readonly leaseMs?: number;
+  /** How long a messageId is remembered. @default RUNTIME_DEFAULTS.dedupWindowSeconds */
+  readonly dedupWindowSeconds?: number;
+  /** Who holds a claim, as recorded on the claim record. @default 'in-memory' */
+  readonly owner?: string;
+  /** Makes lease tokens. @default crypto.randomUUID */
+  readonly newLeaseToken?: () => string;
+}
+
+/** One commit that landed: the DONE record and the staged writes that went with it. */
+export interface CommittedMessage {
+  readonly messageId: string;
+  /** The fencing token on the DONE record (0 never: optimistic commits add one too). */
+  readonly fencingToken: number;
+  readonly committedAtMs: number;
+  /** 'lease' when the commit carried a claim, 'optimistic' when it was conditioned on the claim condition. */
+  readonly mode: 'lease' | 'optimistic';
+  readonly stagedWrites: readonly StagedWrite[];
+}
+
+/**
+ * A claims-table item as DynamoDB holds it: attributes that were never set or were REMOVEd are absent.
+ * Records are read back through `toClaimRecord`, as the real store reads ALL_OLD, so both stores report the
+ * same shapes.
+ */
+type Item = Readonly<Record<string, unknown>>;
+
+// The claim condition of ClaimStore, piece by piece. In DynamoDB a comparison with a missing attribute is
+// false, hence the typeof checks. An expired record counts as absent because TTL deletion is lazy.
+const isExpired = (item: Item, nowMs: number) =>
+  typeof item.expiresAtEpochSeconds === 'number' && item.expiresAtEpochSeconds < Math.floor(nowMs / 1000);
+const isFailed = (item: Item) => item.status === ClaimStatus.FAILED;
+const isLeaseOver = (item: Item, nowMs: number) =>
+  item.status === ClaimStatus.PROCESSING &&
+  typeof item.leaseExpiresAtMs === 'number' &&
+  item.leaseExpiresAtMs < nowMs;
+
+/** CLAIMABLE: absent OR expired OR FAILED OR (PROCESSING AND lease over). */
+function isClaimable(item: Item | undefined, nowMs: number): boolean {
+  return item === undefined || isExpired(item, nowMs) || isFailed(item) || isLeaseOver(item, nowMs);
+}
+
+/** HOLDS_LEASE: our lease token is on record AND the record is still PROCESSING. */
+function holdsLease(item: Item | undefined, leaseToken: string): boolean {
+  return item !== undefined && item.leaseToken === leaseToken && item.status === ClaimStatus.PROCESSING;
+}
+
+/** An UpdateExpression's effect: SET these attributes, then REMOVE those. */
+function updated(
+  item: Item | undefined,
+  set: Readonly<Record<string, unknown>>,
+  remove: readonly string[],
+): Item {
+  return Object.fromEntries(Object.entries({ ...item, ...set }).filter(([name]) => !remove.includes(name)));
+}
+
+/** `ADD #name :one` on a number attribute that may be absent (absent counts as 0). */
+function plusOne(item: Item | undefined, name: string): number {
+  const value = item?.[name];
+  return (typeof value === 'number' ? value : 0) + 1;
+}
+
+/** `if_not_exists(#name, :value)`. */
+function ifNotExists(item: Item | undefined, name: string, value: unknown): unknown {
+  return item?.[name] ?? value;
+}
+
+/**
+ * An in-memory claim store with the DynamoDB `ClaimStore`'s protocol: the same claim record fields, the same
+ * conditions (CLAIMABLE, HOLDS_LEASE), the same outcome kinds, fencing tokens and attempt counts, and a
+ * `ZombieCommitError` when a commit's lease is no longer held. Each operation is atomic, like one conditional
+ * write. Records are never deleted: as with DynamoDB's lazy TTL, an expired record stays and is claimable.
+ *
+ * Staged writes are NOT executed and their own ConditionExpressions are NOT evaluated: there is no table to
+ * evaluate them against. The store keeps the writes that committed with each DONE record (`committedWrites`,
+ * `commits`), so a test asserts what would be written. Only two checks DynamoDB would make are made here: at
+ * most `MAX_STAGED_WRITES` per message, and no two Update/Delete/ConditionCheck writes on one item. To test
+ * staged conditions, key collisions between Puts or the real TransactWriteItems, use DynamoDB Local
+ * (`startLocalAws`).
+ *
+ * @example
+ * const store = new MemoryClaimStore();
+ * const result = await store.claim('order-42');
+ * if (result.kind === 'Claimed') {
+ *   await store.commit(result.claim, [{ Put: { TableName: 'orders', Item: { id: 'order-42' } } }]);
+ * }
+ * store.record('order-42')?.status; // 'DONE'
+ * store.committedWrites('order-42'); // [{ Put: ... }]
+ */
+export class MemoryClaimStore implements ClaimStorePort {
+  readonly clock: () => number;
+  readonly leaseMs: number;
+  readonly dedupWindowSeconds: number;
+  private readonly owner: string;
+  private readonly newLeaseToken: () => string;
+  private readonly items = new Map<string, Item>();
+  private readonly log: CommittedMessage[] = [];
+
+  constructor(options: MemoryClaimStoreOptions = {}) {
+    this.clock = options.clock ?? Date.now;
+    this.leaseMs = options.leaseMs ?? RUNTIME_DEFAULTS.leaseMs;
+    this.dedupWindowSeconds = options.dedupWindowSeconds ?? RUNTIME_DEFAULTS.dedupWindowSeconds;
+    this.owner = options.owner ?? 'in-memory';
+    this.newLeaseToken = options.newLeaseToken ?? randomUUID;
+  }
+
+  /**
+   * Claims messageId where CLAIMABLE holds; otherwise says why not (Duplicate or InFlight), as ClaimStore
+   * does.
+   */
+  async claim(messageId: string): Promise<ClaimResult> {
+    validateMessageId(messageId);
+    const nowMs = this.clock();
+    const leaseToken = this.newLeaseToken();
+    const leaseExpiresAtMs = nowMs + this.leaseMs;
+    const old = this.items.get(messageId);
+    if (old !== undefined && !isClaimable(old, nowMs)) return this.refusal(old, nowMs);
+    this.items.set(
+      messageId,
+      updated(
+        old,
+        {
+          messageId,
+          status: ClaimStatus.PROCESSING,
+          leaseToken,
+          leaseExpiresAtMs,
+          expiresAtEpochSeconds: this.expiresAtEpochSeconds(nowMs),
+          owner: this.owner,
+          firstSeenAtMs: ifNotExists(old, 'firstSeenAtMs', nowMs),
+          fencingToken: plusOne(old, 'fencingToken'),
+          attempts: plusOne(old, 'attempts'),
+        },
+        ['doneAtMs'],
+      ),
+    );
+    const previous = old === undefined ? undefined : toClaimRecord(old);
+    return {
+      kind: 'Claimed',
+      claim: {
+        messageId,
+        leaseToken,
+        fencingToken: (previous?.fencingToken ?? 0) + 1,
+        attempt: (previous?.attempts ?? 0) + 1,
+        leaseExpiresAtMs,
+        // Same test as ClaimStore: the old record was PROCESSING and not past its dedup window. A lease ended
+        // by release() (leaseExpiresAtMs 0) therefore also counts as a takeover.
+        takeover:
+          previous?.status === ClaimStatus.PROCESSING &&
+          previous.expiresAtEpochSeconds >= Math.floor(nowMs / 1000),
+      },
+    };
+  }
+
+  /**
+   * Marks the claim DONE with its staged writes; throws ZombieCommitError when the lease is no longer held.
+   */
+  async commit(claim: Claim, stagedWrites: readonly StagedWrite[] = []): Promise<void> {
+    const [outcome] = await this.commitAll([{ messageId: claim.messageId, claim, stagedWrites }]);
+    if (outcome?.kind === 'Failed') throw outcome.error;
+  }
+
+  /**
+   * Optimistic mode: DONE where CLAIMABLE holds, else Duplicate or InFlight; nothing is recorded on a lost
+   * race.
+   */
+  async commitOptimistic(
+    messageId: string,
+    stagedWrites: readonly StagedWrite[] = [],
+  ): Promise<OptimisticCommitResult> {
+    validateMessageId(messageId);
+    const [outcome] = await this.commitAll([{ messageId, stagedWrites }]);
+    if (outcome === undefined) throw new ClaimStoreUnavailableError('commit', messageId, 'NoOutcome');
+    if (outcome.kind === 'Failed') throw outcome.error;
+    return outcome.kind === 'Committed' ? { kind: 'Committed', messageId } : outcome;
+  }
+
+  /**
+   * Commits each entry on its own, in order, all with one clock reading (as ClaimStore does). An entry with a
+   * claim needs HOLDS_LEASE, else it fails with ZombieCommitError; one without needs CLAIMABLE, else it reads
+   * as Duplicate or InFlight. One outcome per entry, in order.
+   */
+  async commitAll(entries: readonly CommitEntry[]): Promise<CommitOutcome[]> {
+    const nowMs = this.clock();
+    return entries.map((entry) => this.commitOne(entry, nowMs));
+  }
+
+  /**
+   * Ends the lease now (leaseExpiresAtMs 0), only while it is held. False when the lease was already lost.
+   */
+  async release(claim: Claim, reason?: string): Promise<boolean> {
+    const old = this.items.get(claim.messageId);
+    if (!holdsLease(old, claim.leaseToken)) return false;
+    this.items.set(
+      claim.messageId,
+      updated(old, { leaseExpiresAtMs: 0, lastError: reason ?? 'released' }, []),
+    );
+    return true;
+  }
+
+  /**
+   * Marks messageId FAILED: with the claim, only while its lease is held; without one, only where CLAIMABLE
+   * holds, so a DONE record or another consumer's live lease is never overwritten.
+   */
+  async park(messageId: string, reason: string, claim?: Claim): Promise<ParkResult> {
+    validateMessageId(messageId);
+    const nowMs = this.clock();
+    const old = this.items.get(messageId);
+    const allowed = claim === undefined ? isClaimable(old, nowMs) : holdsLease(old, claim.leaseToken);
+    if (!allowed) return { kind: 'NotParked', record: old === undefined ? undefined : toClaimRecord(old) };
+    const failed = {
+      messageId,
+      status: ClaimStatus.FAILED,
+      lastError: reason,
+      expiresAtEpochSeconds: this.expiresAtEpochSeconds(nowMs),
+    };
+    // Without a claim no lease was taken, so the fencing token is left alone (absent reads as 0), as in
+    // ClaimStore.
+    const set =
+      claim === undefined
+        ? {
+            ...failed,
+            owner: this.owner,
+            firstSeenAtMs: ifNotExists(old, 'firstSeenAtMs', nowMs),
+            attempts: plusOne(old, 'attempts'),
+          }
+        : failed;
+    this.items.set(messageId, updated(old, set, ['leaseExpiresAtMs']));
+    return { kind: 'Parked' };
+  }
+
+  /** The claim record of messageId, as DynamoDB would return it (expired records included). */
+  record(messageId: string): ClaimRecord | undefined {
+    const item = this.items.get(messageId);
+    return item === undefined ? undefined : toClaimRecord(item);
+  }
+
+  /** Every claim record, by messageId: a snapshot that later operations do not change. */
+  records(): ReadonlyMap<string, ClaimRecord> {
+    return new Map([...this.items].map(([messageId, item]) => [messageId, toClaimRecord(item)]));
+  }
+
+  /**
+   * The staged writes that committed with messageId's latest DONE record; undefined when it never committed.
+   */
+  committedWrites(messageId: string): readonly StagedWrite[] | undefined {
+    let latest: CommittedMessage | undefined;
+    for (const commit of this.log) if (commit.messageId === messageId) latest = commit;
+    return latest?.stagedWrites;
+  }
+
+  /**
+   * Every commit that landed, in order. A messageId appears twice only if it committed again after its
+   * window.
+   */
+  commits(): readonly CommittedMessage[] {
+    return [...this.log];
+  }
+
+  private commitOne(entry: CommitEntry, nowMs: number): CommitOutcome {
+    const { messageId, claim } = entry;
+    const invalid = this.invalid(entry);
+    if (invalid !== undefined) return { kind: 'Failed', error: invalid };
+    const old = this.items.get(messageId);
+    let done: Item;
+    if (claim !== undefined) {
+      if (!holdsLease(old, claim.leaseToken)) {
+        const record = old === undefined ? undefined : toClaimRecord(old);
+        return { kind: 'Failed', error: new ZombieCommitError(messageId, claim.leaseToken, record) };
+      }
+      done = updated(
+        old,
+        {
+          status: ClaimStatus.DONE,
+          doneAtMs: nowMs,
+          expiresAtEpochSeconds: this.expiresAtEpochSeconds(nowMs),
+        },
+        ['leaseExpiresAtMs'],
+      );
+    } else {
+      if (old !== undefined && !isClaimable(old, nowMs)) return this.refusal(old, nowMs);
+      done = updated(
+        old,
+        {
+          messageId,
+          status: ClaimStatus.DONE,
+          doneAtMs: nowMs,
+          expiresAtEpochSeconds: this.expiresAtEpochSeconds(nowMs),
+          owner: this.owner,
+          firstSeenAtMs: ifNotExists(old, 'firstSeenAtMs', nowMs),
+          fencingToken: plusOne(old, 'fencingToken'),
+          attempts: plusOne(old, 'attempts'),
+        },
+        ['leaseToken', 'leaseExpiresAtMs'],
+      );
+    }
+    this.items.set(messageId, done);
+    this.log.push({
+      messageId,
+      fencingToken: toClaimRecord(done).fencingToken,
+      committedAtMs: nowMs,
+      mode: claim === undefined ? 'optimistic' : 'lease',
+      // A copy: the handler's transaction is not ours to keep.
+      stagedWrites: Object.freeze([...entry.stagedWrites]),
+    });
+    return { kind: 'Committed' };
+  }
+
+  /** What DynamoDB would refuse before evaluating any condition; nothing is applied then. */
+  private invalid(entry: CommitEntry): OnceflowError | undefined {
+    const { messageId, stagedWrites } = entry;
+    try {
+      validateMessageId(messageId);
+    } catch (error) {
+      if (error instanceof MessageIdValidationError) return error;
+      throw error;
+    }
+    if (stagedWrites.length > MAX_STAGED_WRITES) {
+      return new InvalidStagedWritesError(
+        messageId,
+        `${stagedWrites.length} staged writes; one transaction holds at most ${MAX_STAGED_WRITES} besides the claim record.`,
+      );
+    }
+    const seen = new Map<string, number>();
+    for (const [index, write] of stagedWrites.entries()) {
+      const identity = itemIdentity(write);
+      if (identity === undefined) continue;
+      const earlier = seen.get(identity);
+      if (earlier !== undefined) {
+        return new InvalidStagedWritesError(
+          messageId,
+          `staged writes #${earlier} and #${index} operate on one item (${identity}); ` +
+            'a DynamoDB transaction cannot include multiple operations on one item.',
+        );
+      }
+      seen.set(identity, index);
+    }
+    return undefined;
+  }
+
+  private expiresAtEpochSeconds(nowMs: number): number {
+    return Math.floor(nowMs / 1000) + this.dedupWindowSeconds;
+  }
+
+  /**
+   * Why the claim condition failed, from the record as it stands: DONE -> Duplicate; a live lease ->
+   * InFlight.
+   */
+  private refusal(item: Item, nowMs: number): Exclude<ClaimResult, { kind: 'Claimed' }> {
+    const record = toClaimRecord(item);
+    if (record.status === ClaimStatus.DONE) return { kind: 'Duplicate', record };
+    return {
+      kind: 'InFlight',
+      record,
+      leaseRemainingMs: Math.max(0, (record.leaseExpiresAtMs ?? nowMs) - nowMs),
+    };
+  }
+}
