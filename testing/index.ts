@@ -24,6 +24,7 @@ export {
   type LocalAwsOptions,
   type LocalConsumer,
   type LocalConsumerOptions,
+  type OutboxMessage,
   startLocalAws,
 } from './local-aws.js';
 export type { LocalMessage } from './local-message.js';

@@ -1,23 +1,26 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, GetCommand, paginateScan } from '@aws-sdk/lib-dynamodb';
 import {
   CLAIMS_TABLE,
+  OUTBOX_TABLE,
   type ProcessingMode,
   RUNTIME_DEFAULTS,
   type TableSchema,
   toConsumerEnvironment,
 } from '../lambda/contract/index.js';
 import { type ClaimRecord, toClaimRecord } from '../lambda/core/claim-record.js';
+import { outboxMessageId } from '../lambda/outbox/outbox.js';
 import { type ExactlyOnceHandler, exactlyOnce } from '../lambda/sqs/exactly-once.js';
 import type { MessageHandler } from '../lambda/sqs/handler-contract.js';
 import { LOCAL_AWS_CONFIG, type RunningDynamoDbLocal, startDynamoDbLocal } from './dynamodb-local.js';
+import { applyEnvironment, withEnvironment } from './environment.js';
 import { type LocalMessage, toSendEntry } from './local-message.js';
 import { type LocalRunOptions, type LocalRunResult, readParked, runOnQueue } from './local-run.js';
 import type { ParkedMessage } from './parked-message.js';
 import { createQueuePair, type QueuePair } from './queues.js';
 import { localSqsClient, type RunningSqsLocal, startSqsLocal } from './sqs-local.js';
-import { createClaimsTable, createTable } from './tables.js';
+import { createClaimsTable, createOutboxTable, createTable } from './tables.js';
 
 export interface LocalAwsOptions {
   /**
@@ -63,6 +66,21 @@ export interface LocalConsumerOptions {
    * @default - none
    */
   readonly environment?: Readonly<Record<string, string>>;
+  /**
+   * An outbox table for `ctx.outbox.send`, like the construct's `outbox` prop. Nothing relays it here:
+   * `outboxMessages()` shows what a relay would send.
+   * @default false
+   */
+  readonly outbox?: boolean;
+}
+
+/** A message a handler emitted through `ctx.outbox`, as the relay would deliver it. */
+export interface OutboxMessage {
+  /** `<sourceMessageId>#<index>`: what the downstream consumer deduplicates on. */
+  readonly messageId: string;
+  /** The queue URL given to `ctx.outbox.send`. */
+  readonly target: string;
+  readonly payload: unknown;
 }
 
 /** One consumer's resources on the local services, and a way to run a handler against them. */
@@ -87,6 +105,8 @@ export interface LocalConsumer extends QueuePair {
   parked(): Promise<ParkedMessage[]>;
   /** The claim record of a messageId, as stored. */
   claimRecord(messageId: string): Promise<ClaimRecord | undefined>;
+  /** What committed handlers staged with `ctx.outbox.send`, in order; empty without the `outbox` option. */
+  outboxMessages(): Promise<OutboxMessage[]>;
 }
 
 let consumers = 0;
@@ -143,12 +163,14 @@ function localAws(
       consumers += 1;
       const name = `${consumerOptions.name ?? 'consumer'}-${process.pid}-${consumers}`;
       const claimsTableName = `${name}-claims`;
+      const outboxTableName = consumerOptions.outbox === true ? `${name}-outbox` : undefined;
       const [queues] = await Promise.all([
         createQueuePair(sqs, name, {
           fifo: consumerOptions.fifo ?? false,
           maxReceiveCount: consumerOptions.maxReceiveCount,
         }),
         createClaimsTable(dynamoDb, claimsTableName),
+        outboxTableName === undefined ? undefined : createOutboxTable(dynamoDb, outboxTableName),
       ]);
       const consumerEnvironment = {
         ...environment,
@@ -159,7 +181,7 @@ function localAws(
           mode: consumerOptions.mode ?? RUNTIME_DEFAULTS.mode,
           leaseMs: consumerOptions.leaseMs ?? RUNTIME_DEFAULTS.leaseMs,
           dedupWindowSeconds: RUNTIME_DEFAULTS.dedupWindowSeconds,
-          outboxTableName: undefined,
+          outboxTableName,
           serviceName: name,
         }),
       };
@@ -211,6 +233,26 @@ function localAws(
           );
           return Item === undefined ? undefined : toClaimRecord(Item);
         },
+        async outboxMessages() {
+          if (outboxTableName === undefined) return [];
+          const items: Record<string, unknown>[] = [];
+          for await (const page of paginateScan({ client: documentClient }, { TableName: outboxTableName })) {
+            items.push(...(page.Items ?? []));
+          }
+          return items
+            .map((item) => ({
+              sourceMessageId: String(item[OUTBOX_TABLE.partitionKey.name]),
+              index: Number(item[OUTBOX_TABLE.sortKey.name]),
+              target: String(item.target),
+              payload: item.payload,
+            }))
+            .sort((a, b) => a.sourceMessageId.localeCompare(b.sourceMessageId) || a.index - b.index)
+            .map(({ sourceMessageId, index, target, payload }) => ({
+              messageId: outboxMessageId(sourceMessageId, index),
+              target,
+              payload,
+            }));
+        },
       };
     },
     stop() {
@@ -223,27 +265,4 @@ function localAws(
       return stopped;
     },
   };
-}
-
-function applyEnvironment(variables: Readonly<Record<string, string>>): () => void {
-  const before = Object.fromEntries(Object.keys(variables).map((name) => [name, process.env[name]]));
-  Object.assign(process.env, variables);
-  return () => {
-    for (const [name, value] of Object.entries(before)) {
-      if (value === undefined) delete process.env[name];
-      else process.env[name] = value;
-    }
-  };
-}
-
-async function withEnvironment<T>(
-  variables: Readonly<Record<string, string>>,
-  run: () => Promise<T>,
-): Promise<T> {
-  const restore = applyEnvironment(variables);
-  try {
-    return await run();
-  } finally {
-    restore();
-  }
 }

@@ -1,4 +1,3 @@
-import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { SQSRecord } from 'aws-lambda';
 import { LRUCache } from 'lru-cache';
 import { type ProcessingMode, QUEUE_DEFAULTS, RUNTIME_DEFAULTS } from '../lambda/contract/index.js';
@@ -6,6 +5,7 @@ import type { StagedWrite } from '../lambda/core/claim-store.js';
 import { BatchProcessor, type BatchProcessorDependencies } from '../lambda/sqs/batch-processor.js';
 import type { ExactlyOnceHandler, ExactlyOnceOptions } from '../lambda/sqs/exactly-once.js';
 import type { MessageHandler, RecordOutcome } from '../lambda/sqs/handler-contract.js';
+import { withEnvironment } from './environment.js';
 import { MemoryClaimStore } from './memory-claim-store.js';
 import type { ParkedMessage } from './parked-message.js';
 import { settledOutcomes } from './settled.js';
@@ -26,13 +26,17 @@ export interface RunInMemoryOptions {
   /** Epoch milliseconds. @default the store's clock, else the handler's options.clock, else Date.now */
   readonly clock?: () => number;
   /**
-   * Where ctx.outbox stages its items; without one, ctx.outbox.send throws a ConfigurationError.
-   * @default the handler's options.outboxTableName
+   * The table ctx.outbox stages its items in: in memory they are recorded with the other staged writes.
+   * @default the handler's options.outboxTableName, else 'outbox'
    */
   readonly outboxTableName?: string;
+  /**
+   * Variables set in process.env while the run executes, as the construct's `environment` prop sets them on the
+   * function (your own table names). Restored afterwards.
+   * @default - none
+   */
+  readonly environment?: Readonly<Record<string, string>>;
 }
-
-/** A message the processor parked: what the DLQ would receive. */
 
 export type { ParkedMessage } from './parked-message.js';
 
@@ -65,15 +69,10 @@ interface Delivery<Payload> {
 }
 
 /** Metrics nobody reads: a unit test asserts outcomes, and nothing may print EMF lines. */
-class DiscardedMetrics extends Metrics {
-  override addMetric(): this {
-    return this;
-  }
-
-  override publishStoredMetrics(): this {
-    return this;
-  }
-}
+const discardedMetrics: BatchProcessorDependencies['metrics'] = {
+  addMetric: () => undefined,
+  publishStoredMetrics: () => undefined,
+};
 
 const silentLogger: BatchProcessorDependencies['logger'] = {
   debug: () => undefined,
@@ -122,6 +121,14 @@ export async function runInMemory<Payload>(
   messages: readonly InMemoryMessage<Payload>[],
   options: RunInMemoryOptions = {},
 ): Promise<InMemoryRun> {
+  return withEnvironment(options.environment ?? {}, () => run(handler, messages, options));
+}
+
+async function run<Payload>(
+  handler: ExactlyOnceHandler<Payload> | MessageHandler<Payload>,
+  messages: readonly InMemoryMessage<Payload>[],
+  options: RunInMemoryOptions,
+): Promise<InMemoryRun> {
   const { messageHandler, handlerOptions } = unwrap(handler);
   const maxReceives = positiveInteger('maxReceives', options.maxReceives ?? QUEUE_DEFAULTS.maxReceiveCount);
   const batchSize = positiveInteger('batchSize', options.batchSize ?? 10);
@@ -147,10 +154,10 @@ export async function runInMemory<Payload>(
     sourceQueue: { returnAfter: async () => true },
     doneCache: new LRUCache<string, true>({ max: RUNTIME_DEFAULTS.doneCacheSize }),
     logger: silentLogger,
-    metrics: new DiscardedMetrics({ namespace: 'OnceflowInMemory', serviceName: 'in-memory' }),
+    metrics: discardedMetrics,
     concurrency: RUNTIME_DEFAULTS.concurrency,
     clock,
-    outboxTableName: options.outboxTableName ?? handlerOptions.outboxTableName,
+    outboxTableName: options.outboxTableName ?? handlerOptions.outboxTableName ?? 'outbox',
   });
 
   const outcomes: RecordOutcome[] = [];
