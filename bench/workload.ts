@@ -1,6 +1,6 @@
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
+import { toWireBody } from 'onceflow';
 import type { SentPayment } from '../lambda/app/ledger.js';
-import { toWireBody } from '../lambda/sqs/wire-format.js';
 import { seededRandom } from '../local/random.js';
 
 /** SQS delivers at most 10 records per Lambda invocation; the bench uses full batches, as a busy queue does. */

@@ -54,6 +54,7 @@ export {
   type ProducerOptions,
   ProducerSendError,
 } from './producer/producer.js';
+export { PARK_ATTRIBUTE } from './sqs/dead-letter-queue.js';
 export {
   type ConsumerConfiguration,
   type ExactlyOnceHandler,

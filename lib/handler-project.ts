@@ -75,8 +75,10 @@ export function findLocalEsbuild(): { readonly version: string } | undefined {
 }
 
 /** The synth-time problem when no local esbuild is found, or none. */
-export function esbuildViolations(): string[] {
-  if (findLocalEsbuild() !== undefined) return [];
+export function esbuildViolations(
+  find: () => { readonly version: string } | undefined = findLocalEsbuild,
+): string[] {
+  if (find() !== undefined) return [];
   return [
     'esbuild is not installed where aws-cdk-lib looks for it, and aws-cdk-lib would then bundle the handler in Docker. Onceflow bundles on this machine, offline. Fix: npm install --save-dev esbuild in your app.',
   ];

@@ -6,7 +6,7 @@
 export { ClaimsTable, type ClaimsTableProps } from './claims-table.js';
 export { ConsumerAlarms, type ConsumerAlarmsProps, type ConsumerAlarmThresholds } from './consumer-alarms.js';
 export { ConsumerDashboard, type ConsumerDashboardProps } from './consumer-dashboard.js';
-export type { ConsumerTimingSettings } from './consumer-invariants.js';
+export { type ConsumerTimingSettings, findTimingViolations } from './consumer-invariants.js';
 export { ConsumerMetrics, type ConsumerMetricsProps } from './consumer-metrics.js';
 export { ConsumerConfigurationError, OnceflowConstructError } from './errors.js';
 export {

@@ -3,7 +3,7 @@ import { CreateQueueCommand } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { Duration } from 'aws-cdk-lib';
 import { toConsumerEnvironment, toRelayEnvironment } from 'onceflow';
-import { resolveConsumerSettings } from 'onceflow/cdk';
+import { findTimingViolations, resolveConsumerSettings } from 'onceflow/cdk';
 import {
   createClaimsTable,
   createOutboxTable,
@@ -15,7 +15,6 @@ import {
   startSqsLocal,
 } from 'onceflow/testing';
 import { APP_ENVIRONMENT, type LedgerTables } from '../lambda/app/contract.js';
-import { findTimingViolations } from '../lib/consumer-invariants.js';
 import { createLedgerTables, createNotificationsTable } from './tables.js';
 
 /**

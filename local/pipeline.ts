@@ -10,15 +10,15 @@ import {
   SendMessageBatchCommand,
 } from '@aws-sdk/client-sqs';
 import { GetCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
-import { auditLedger, type LedgerAudit, type SentPayment } from '../lambda/app/ledger.js';
-import { auditNotifications, type NotificationsAudit } from '../lambda/app/notifications.js';
-import type { RecordOutcomeKind } from '../lambda/index.js';
 import {
   messageIdFromBusinessKey,
   OnceflowProducer,
   type OutgoingMessage,
-} from '../lambda/producer/producer.js';
-import { PARK_ATTRIBUTE } from '../lambda/sqs/dead-letter-queue.js';
+  PARK_ATTRIBUTE,
+  type RecordOutcomeKind,
+} from 'onceflow';
+import { auditLedger, type LedgerAudit, type SentPayment } from '../lambda/app/ledger.js';
+import { auditNotifications, type NotificationsAudit } from '../lambda/app/notifications.js';
 import { type LocalStack, serverEnvironment, startLocalStack } from './local-stack.js';
 import { seededRandom } from './random.js';
 import {

@@ -1,5 +1,5 @@
 import type { SQSEvent } from 'aws-lambda';
-import type { BatchReport, RecordOutcomeKind } from '../lambda/index.js';
+import type { BatchReport, RecordOutcomeKind } from 'onceflow';
 
 /** Where a server can be made to die (kill -9), along the claim protocol. */
 export const CRASH_POINTS = [
