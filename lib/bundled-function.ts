@@ -80,21 +80,11 @@ export function createBundledFunction(
   props: BundledFunctionProps,
 ): NodejsFunction {
   const fn = new NodejsFunction(scope, id, {
+    ...runtimeSettings(props),
     entry: props.entry,
     handler: 'handler',
-    runtime: Runtime.NODEJS_22_X,
-    architecture: Architecture.ARM_64,
-    timeout: props.timeout,
-    memorySize: props.memorySize,
-    role: props.role,
-    logGroup: props.logGroup,
     projectRoot: props.projectRoot,
     depsLockFilePath: props.depsLockFilePath,
-    environment: {
-      ...props.environment,
-      // Stack traces point at the TypeScript sources through the bundled source map.
-      NODE_OPTIONS: '--enable-source-maps',
-    },
     bundling: {
       // Offline and reproducible: the esbuild of package-lock.json, never a Docker image.
       format: OutputFormat.ESM,
@@ -125,18 +115,28 @@ export function createPrebuiltFunction(
   },
 ): LambdaFunction {
   const fn = new LambdaFunction(scope, id, {
+    ...runtimeSettings(props),
     code: Code.fromAsset(props.directory),
     handler: 'index.handler',
+  });
+  acknowledgePinnedRuntime(fn);
+  return fn;
+}
+
+/** What every Onceflow function runs on and with, bundled here or prebuilt. */
+function runtimeSettings(
+  props: Pick<BundledFunctionProps, 'role' | 'logGroup' | 'timeout' | 'memorySize' | 'environment'>,
+) {
+  return {
     runtime: Runtime.NODEJS_22_X,
     architecture: Architecture.ARM_64,
     timeout: props.timeout,
     memorySize: props.memorySize,
     role: props.role,
     logGroup: props.logGroup,
+    // Stack traces point at the TypeScript sources through the bundled source map.
     environment: { ...props.environment, NODE_OPTIONS: '--enable-source-maps' },
-  });
-  acknowledgePinnedRuntime(fn);
-  return fn;
+  };
 }
 
 function acknowledgePinnedRuntime(fn: LambdaFunction): void {

@@ -4,15 +4,14 @@ import { type ClaimRecord, ClaimStatus, toClaimRecord } from '../lambda/core/cla
 import {
   type Claim,
   type ClaimResult,
+  type ClaimStoreOptions,
   type CommitEntry,
   type CommitOutcome,
   MAX_STAGED_WRITES,
-  type OptimisticCommitResult,
   type ParkResult,
   type StagedWrite,
 } from '../lambda/core/claim-store.js';
 import {
-  ClaimStoreUnavailableError,
   InvalidStagedWritesError,
   MessageIdValidationError,
   type OnceflowError,
@@ -22,18 +21,8 @@ import { validateMessageId } from '../lambda/core/message-id.js';
 import { itemIdentity } from '../lambda/core/transaction-packing.js';
 import type { ClaimStorePort } from '../lambda/sqs/batch-processor.js';
 
-export interface MemoryClaimStoreOptions {
-  /** Epoch milliseconds. Inject one to move time (lease expiry, dedup window) in a test. @default Date.now */
-  readonly clock?: () => number;
-  /** How long a claim is held before another consumer may take it over. @default RUNTIME_DEFAULTS.leaseMs */
-  readonly leaseMs?: number;
-  /** How long a messageId is remembered. @default RUNTIME_DEFAULTS.dedupWindowSeconds */
-  readonly dedupWindowSeconds?: number;
-  /** Who holds a claim, as recorded on the claim record. @default 'in-memory' */
-  readonly owner?: string;
-  /** Makes lease tokens. @default crypto.randomUUID */
-  readonly newLeaseToken?: () => string;
-}
+/** ClaimStore's options without a table: the clock, lease, window, owner and lease tokens. */
+export type MemoryClaimStoreOptions = Omit<ClaimStoreOptions, 'tableName' | 'dynamoDb'>;
 
 /** One commit that landed: the DONE record and the staged writes that went with it. */
 export interface CommittedMessage {
@@ -110,7 +99,8 @@ function ifNotExists(item: Item | undefined, name: string, value: unknown): unkn
  * const store = new MemoryClaimStore();
  * const result = await store.claim('order-42');
  * if (result.kind === 'Claimed') {
- *   await store.commit(result.claim, [{ Put: { TableName: 'orders', Item: { id: 'order-42' } } }]);
+ *   const put = { Put: { TableName: 'orders', Item: { id: 'order-42' } } };
+ *   await store.commitAll([{ messageId: 'order-42', claim: result.claim, stagedWrites: [put] }]);
  * }
  * store.record('order-42')?.status; // 'DONE'
  * store.committedWrites('order-42'); // [{ Put: ... }]
@@ -177,29 +167,6 @@ export class MemoryClaimStore implements ClaimStorePort {
           previous.expiresAtEpochSeconds >= Math.floor(nowMs / 1000),
       },
     };
-  }
-
-  /**
-   * Marks the claim DONE with its staged writes; throws ZombieCommitError when the lease is no longer held.
-   */
-  async commit(claim: Claim, stagedWrites: readonly StagedWrite[] = []): Promise<void> {
-    const [outcome] = await this.commitAll([{ messageId: claim.messageId, claim, stagedWrites }]);
-    if (outcome?.kind === 'Failed') throw outcome.error;
-  }
-
-  /**
-   * Optimistic mode: DONE where CLAIMABLE holds, else Duplicate or InFlight; nothing is recorded on a lost
-   * race.
-   */
-  async commitOptimistic(
-    messageId: string,
-    stagedWrites: readonly StagedWrite[] = [],
-  ): Promise<OptimisticCommitResult> {
-    validateMessageId(messageId);
-    const [outcome] = await this.commitAll([{ messageId, stagedWrites }]);
-    if (outcome === undefined) throw new ClaimStoreUnavailableError('commit', messageId, 'NoOutcome');
-    if (outcome.kind === 'Failed') throw outcome.error;
-    return outcome.kind === 'Committed' ? { kind: 'Committed', messageId } : outcome;
   }
 
   /**

@@ -5,6 +5,7 @@ import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { LRUCache } from 'lru-cache';
 import {
+  type ConsumerEnvironment,
   DEFAULT_SERVICE_NAME,
   ENVIRONMENT,
   type EnvironmentVariables,
@@ -71,17 +72,10 @@ export type ExactlyOnceHandler<Payload = unknown> = ((
 };
 
 /** The settings in force once options, the environment and the defaults are merged. */
-export interface ConsumerConfiguration {
+export interface ConsumerConfiguration extends Omit<ConsumerEnvironment, 'claimsTableName'> {
   readonly tableName: string;
   /** Where the table name came from, for error messages. */
   readonly tableNameSource: string;
-  readonly mode: ProcessingMode;
-  readonly leaseMs: number;
-  readonly dedupWindowSeconds: number;
-  readonly deadLetterQueueUrl: string | undefined;
-  readonly sourceQueueUrl: string | undefined;
-  readonly outboxTableName: string | undefined;
-  readonly serviceName: string;
   readonly concurrency: number;
   readonly doneCacheSize: number;
 }

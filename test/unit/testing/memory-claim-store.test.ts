@@ -6,6 +6,7 @@ import {
   ZombieCommitError,
 } from '../../../lambda/core/errors.js';
 import { MemoryClaimStore } from '../../../testing/memory-claim-store.js';
+import { commit, commitOptimistic } from '../../support/memory-store-commits.js';
 
 const START_MS = 1_000_000;
 const LEASE_MS = 1_000;
@@ -80,7 +81,7 @@ describe('MemoryClaimStore claim condition', () => {
     expect(store.committedWrites('m')).toBeUndefined();
     expect(await store.release(first)).toBe(false);
 
-    await store.commit(second, [put('owner')]);
+    await commit(store, second, [put('owner')]);
     expect(store.committedWrites('m')).toEqual([put('owner')]);
     expect(store.record('m')).toMatchObject({ status: 'DONE', fencingToken: 2, leaseExpiresAtMs: undefined });
   });
@@ -90,14 +91,14 @@ describe('MemoryClaimStore claim condition', () => {
     const claim = claimed(await store.claim('m'));
 
     time.now += 10 * LEASE_MS;
-    await store.commit(claim, [put('late')]);
+    await commit(store, claim, [put('late')]);
 
     expect(store.record('m')?.status).toBe('DONE');
   });
 
   it('answers Duplicate for a DONE record within the dedup window, up to its last second', async () => {
     const { store, time } = storeWithClock();
-    await store.commit(claimed(await store.claim('m')));
+    await commit(store, claimed(await store.claim('m')));
 
     time.now = START_MS + WINDOW_SECONDS * 1000;
     const result = await store.claim('m');
@@ -107,7 +108,7 @@ describe('MemoryClaimStore claim condition', () => {
 
   it('claims a DONE record again once it expired (TTL deletion is lazy); fencing tokens keep rising', async () => {
     const { store, time } = storeWithClock();
-    await store.commit(claimed(await store.claim('m')));
+    await commit(store, claimed(await store.claim('m')));
 
     time.now = START_MS + (WINDOW_SECONDS + 1) * 1000;
     const again = claimed(await store.claim('m'));
@@ -165,7 +166,7 @@ describe('MemoryClaimStore park', () => {
 
   it('never downgrades DONE nor overwrites a live lease', async () => {
     const { store } = storeWithClock();
-    await store.commit(claimed(await store.claim('done')));
+    await commit(store, claimed(await store.claim('done')));
     const live = claimed(await store.claim('live'));
 
     expect(await store.park('done', 'late verdict')).toMatchObject({
@@ -195,11 +196,11 @@ describe('MemoryClaimStore optimistic commit', () => {
   it('commits where a claim would succeed and refuses DONE (Duplicate) or a live lease (InFlight)', async () => {
     const { store, time } = storeWithClock();
 
-    expect(await store.commitOptimistic('a', [put('a')])).toEqual({ kind: 'Committed', messageId: 'a' });
-    expect(await store.commitOptimistic('a', [put('again')])).toMatchObject({ kind: 'Duplicate' });
+    expect(await commitOptimistic(store, 'a', [put('a')])).toEqual({ kind: 'Committed', messageId: 'a' });
+    expect(await commitOptimistic(store, 'a', [put('again')])).toMatchObject({ kind: 'Duplicate' });
     await store.claim('b');
     time.now += 250;
-    expect(await store.commitOptimistic('b', [put('b')])).toMatchObject({
+    expect(await commitOptimistic(store, 'b', [put('b')])).toMatchObject({
       kind: 'InFlight',
       leaseRemainingMs: LEASE_MS - 250,
     });
@@ -219,7 +220,7 @@ describe('MemoryClaimStore optimistic commit', () => {
     const stale = claimed(await store.claim('m'));
     time.now += LEASE_MS + 1;
 
-    expect(await store.commitOptimistic('m', [put('m')])).toEqual({ kind: 'Committed', messageId: 'm' });
+    expect(await commitOptimistic(store, 'm', [put('m')])).toEqual({ kind: 'Committed', messageId: 'm' });
 
     const record = store.record('m');
     expect(record).toMatchObject({ status: 'DONE', fencingToken: 2, attempts: 2, firstSeenAtMs: START_MS });
@@ -249,7 +250,7 @@ describe('MemoryClaimStore commit validation', () => {
       expect.any(InvalidStagedWritesError),
     ]);
     expect(store.record('m')?.status).toBe('PROCESSING');
-    await store.commit(claim, [put('ok')]);
+    await commit(store, claim, [put('ok')]);
     expect(store.committedWrites('m')).toEqual([put('ok')]);
   });
 
@@ -258,7 +259,7 @@ describe('MemoryClaimStore commit validation', () => {
     const claim = claimed(await store.claim('m'));
     const before = store.records();
 
-    await store.commit(claim);
+    await commit(store, claim);
 
     expect(before.get('m')?.status).toBe('PROCESSING');
     expect(store.records().get('m')?.status).toBe('DONE');

@@ -3,6 +3,7 @@ import { exactlyOnce, type MessageHandler, PermanentError } from '../../../lambd
 import { MemoryClaimStore } from '../../../testing/memory-claim-store.js';
 import { runInMemory } from '../../../testing/run-in-memory.js';
 import { IN_MEMORY_QUEUE_ARN, sqsEvent } from '../../../testing/sqs-event.js';
+import { commit, commitOptimistic } from '../../support/memory-store-commits.js';
 
 interface Order {
   readonly amountCents: number;
@@ -205,7 +206,7 @@ describe('runInMemory', () => {
     const run = await runInMemory<Order>(
       async (message, ctx) => {
         // Another consumer commits the same messageId while this handler runs.
-        await store.commitOptimistic(message.messageId, winner);
+        await commitOptimistic(store, message.messageId, winner);
         ctx.tx.put({ TableName: 'orders', Item: { orderId: 'a', by: 'loser' } });
       },
       [order('a')],
@@ -229,7 +230,7 @@ describe('runInMemory', () => {
         now += 1_001;
         const other = await store.claim(message.messageId);
         if (other.kind !== 'Claimed') throw new Error(`expected a takeover, got ${other.kind}`);
-        await store.commit(other.claim, theirs);
+        await commit(store, other.claim, theirs);
         ctx.tx.put({ TableName: 'orders', Item: { orderId: 'a', by: 'zombie' } });
       },
       [order('a')],
