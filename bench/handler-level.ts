@@ -4,8 +4,8 @@ import { DynamoDBDocumentClient, paginateScan } from '@aws-sdk/lib-dynamodb';
 import type { SQSEvent } from 'aws-lambda';
 import { LOCAL_AWS_CONFIG } from 'onceflow/testing';
 import { auditLedger, type LedgerTables, type SentPayment } from '../lambda/app/ledger.js';
+import { median, percentile, round, sleep } from '../local/support/stats.js';
 import { DynamoDbMeter, type MeterReading } from './dynamodb-meter.js';
-import { median, percentile, round } from './stats.js';
 import {
   BENCH_LEASE_MS,
   type Container,
@@ -592,10 +592,6 @@ function sameCrashCounts(crash: CrashSample, first: readonly CrashSample[]): boo
 
 function never(): Promise<never> {
   return new Promise(() => undefined);
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 async function waitUntil(condition: () => boolean, timeoutMs = 30_000): Promise<void> {

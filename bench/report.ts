@@ -1,5 +1,6 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
+import { round } from '../local/support/stats.js';
 import {
   ASSUMPTIONS,
   type CostEstimate,
@@ -10,7 +11,6 @@ import {
 import { REFUSED_TRANSACTION_WRITE_UNITS_PER_ITEM, REFUSED_WRITE_UNITS } from './dynamodb-meter.js';
 import type { CrashSample, HandlerLevelResult, SystemSummary } from './handler-level.js';
 import type { PipelineResult } from './pipeline.js';
-import { round } from './stats.js';
 import { SYSTEM_LABELS, type SystemName } from './systems.js';
 
 /** Lambda's default concurrent executions per account and region. */

@@ -29,6 +29,7 @@ import {
   SERVER_ENV,
   type ServerMessage,
 } from './server-protocol.js';
+import { percentile, sleep } from './support/stats.js';
 
 export interface PipelineOptions {
   /** Server processes. @default 4 */
@@ -191,7 +192,9 @@ export async function runPipeline(options: PipelineOptions = {}): Promise<Pipeli
       ok: ledgerAudit.ok && notifications.ok && malformedParked === plan.malformedCount,
     };
     const elapsedMs = Date.now() - startedMs;
-    const latencies = fleet.sendToCommitMs.sort((a, b) => a - b);
+    const latencies = fleet.sendToCommitMs;
+    // JSON has no NaN: a run that committed nothing reports null.
+    const latency = (fraction: number) => (latencies.length === 0 ? null : percentile(latencies, fraction));
     return {
       ok: audit.ok,
       options: { ...settings, offeredLoadPerSecond: options.offeredLoadPerSecond ?? null },
@@ -201,7 +204,7 @@ export async function runPipeline(options: PipelineOptions = {}): Promise<Pipeli
       elapsedMs,
       processingMs: drainedMs - sendStartedMs,
       messagesPerSecond: (plan.unique.length / Math.max(1, drainedMs - sendStartedMs)) * 1000,
-      sendToCommitMs: { p50: percentile(latencies, 0.5), p99: percentile(latencies, 0.99) },
+      sendToCommitMs: { p50: latency(0.5), p99: latency(0.99) },
       serverPeakRssMb: fleet.peakRssMb,
       logFile: fleet.logFile,
       ...(settings.keep ? { stack } : {}),
@@ -706,13 +709,4 @@ class FaultScheduler {
 /** n milestones evenly spread between fractions `from` and `to` of total. */
 function spread(n: number, total: number, from: number, to: number): number[] {
   return Array.from({ length: n }, (_, i) => Math.floor(total * (from + ((to - from) * (i + 1)) / (n + 1))));
-}
-
-function percentile(sorted: readonly number[], p: number): number | null {
-  if (sorted.length === 0) return null;
-  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? null;
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

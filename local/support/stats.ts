@@ -1,3 +1,5 @@
+/** The statistics and timing helpers the local pipeline and the bench share: one definition of each. */
+
 /** The value below which `fraction` of the samples fall (nearest rank). NaN for no samples. */
 export function percentile(samples: readonly number[], fraction: number): number {
   if (samples.length === 0) return Number.NaN;
@@ -20,4 +22,8 @@ export function round(value: number, digits = 2): number {
   if (!Number.isFinite(value)) return value;
   const factor = 10 ** digits;
   return Math.round(value * factor) / factor;
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }
