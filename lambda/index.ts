@@ -25,13 +25,8 @@ export {
   toRelayEnvironment,
 } from './contract/index.js';
 export { type ClaimRecord, ClaimStatus } from './core/claim-record.js';
-export {
-  type Claim,
-  type ClaimResult,
-  ClaimStore,
-  type ClaimStoreOptions,
-  type StagedWrite,
-} from './core/claim-store.js';
+export type { Claim, ClaimResult } from './core/claim-results.js';
+export { ClaimStore, type ClaimStoreOptions } from './core/claim-store.js';
 export {
   ClaimStoreUnavailableError,
   ConfigurationError,
@@ -44,6 +39,8 @@ export {
   ZombieCommitError,
 } from './core/errors.js';
 export { MAX_MESSAGE_ID_BYTES } from './core/message-id.js';
+export type { StagedTransaction, StagedWrite } from './core/staged-writes.js';
+export { toWireBody, type WireMessage } from './core/wire-message.js';
 export { type Outbox, outboxMessageId } from './outbox/outbox.js';
 export { OutboxRelay, type OutboxRelayOptions } from './outbox/outbox-relay.js';
 export { outboxRelayHandler } from './outbox/relay-handler.js';
@@ -70,5 +67,4 @@ export type {
   RecordLogger,
   RecordOutcome,
 } from './sqs/handler-contract.js';
-export type { StagedTransaction } from './sqs/transaction.js';
-export { type OnceflowMessage, toWireBody, type WireMessage } from './sqs/wire-format.js';
+export type { OnceflowMessage } from './sqs/wire-format.js';

@@ -19,21 +19,12 @@ export {
   type PollResult,
   type SqsBatchHandler,
 } from './event-source-poller.js';
-export {
-  type LocalAws,
-  type LocalAwsOptions,
-  type LocalConsumer,
-  type LocalConsumerOptions,
-  type OutboxMessage,
-  startLocalAws,
-} from './local-aws.js';
+export { type LocalAws, type LocalAwsOptions, startLocalAws } from './local-aws.js';
+export type { LocalConsumer, LocalConsumerOptions, OutboxMessage } from './local-consumer.js';
 export type { LocalMessage } from './local-message.js';
 export type { LocalLogLine, LocalRunOptions, LocalRunResult } from './local-run.js';
-export {
-  type CommittedMessage,
-  MemoryClaimStore,
-  type MemoryClaimStoreOptions,
-} from './memory-claim-store.js';
+export { MemoryClaimStore, type MemoryClaimStoreOptions } from './memory-claim-store.js';
+export type { CommittedMessage } from './memory-item.js';
 export { MissingTestDependencyError } from './optional-dependency.js';
 export type { ParkedMessage } from './parked-message.js';
 export { createQueuePair, type QueuePair, type QueuePairOptions } from './queues.js';

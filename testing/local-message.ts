@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { toWireBody } from '../lambda/sqs/wire-format.js';
+import { toWireBody } from '../lambda/core/wire-message.js';
 import type { InMemoryMessage } from './sqs-event.js';
 
 /** A message for a local queue: as `InMemoryMessage`, plus the FIFO group it belongs to on a FIFO queue. */

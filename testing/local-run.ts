@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import {
   ChangeMessageVisibilityCommand,
   type Message,
@@ -13,7 +14,7 @@ import {
 import { PARK_ATTRIBUTE } from '../lambda/sqs/dead-letter-queue.js';
 import { type ExactlyOnceHandler, type ExactlyOnceOptions, exactlyOnce } from '../lambda/sqs/exactly-once.js';
 import type { BatchReport, RecordOutcome } from '../lambda/sqs/handler-contract.js';
-import { EventSourcePoller } from './event-source-poller.js';
+import { EventSourcePoller, type PollResult } from './event-source-poller.js';
 import type { ParkedMessage } from './parked-message.js';
 import { messagesOnQueue, type QueuePair } from './queues.js';
 import { settledOutcomes } from './settled.js';
@@ -50,39 +51,28 @@ export interface LocalRunResult {
   readonly logs: readonly LocalLogLine[];
 }
 
+/** Where a run happens: one consumer's queues, on the local clients, with its settings. */
+export interface RunTarget<Payload> {
+  readonly handler: ExactlyOnceHandler<Payload>;
+  readonly modeOverride: ProcessingMode | undefined;
+  readonly sqs: SQSClient;
+  readonly documentClient: DynamoDBDocumentClient;
+  readonly queues: QueuePair;
+  readonly environment: EnvironmentVariables;
+}
+
+interface RunState {
+  readonly outcomes: RecordOutcome[];
+  readonly invocationErrors: unknown[];
+  invocations: number;
+}
+
 /** Polls one consumer's queue, invoking the handler's local twin, until the queue is empty. */
-export async function runOnQueue(
-  options: LocalRunOptions & {
-    readonly handler: ExactlyOnceHandler<never> | ExactlyOnceHandler;
-    readonly modeOverride: ProcessingMode | undefined;
-    readonly sqs: SQSClient;
-    readonly documentClient: DynamoDBDocumentClient;
-    readonly queues: QueuePair;
-    readonly environment: EnvironmentVariables;
-  },
+export async function runOnQueue<Payload>(
+  options: LocalRunOptions & RunTarget<Payload>,
 ): Promise<LocalRunResult> {
   const logs: LocalLogLine[] = [];
-  // Typed loosely on purpose: it stands in for a Powertools Logger, whose methods take many shapes.
-  const collect =
-    (level: LocalLogLine['level']) =>
-    (message: unknown, ...extra: unknown[]) => {
-      logs.push({ level, message: String(message), extra: extra[0] });
-    };
-  // The user's handler with the user's options, on the local clients and this consumer's settings: a new container.
-  const twin = exactlyOnce(options.handler.messageHandler as ExactlyOnceHandler['messageHandler'], {
-    ...options.handler.options,
-    ...(options.modeOverride === undefined ? {} : { mode: options.modeOverride }),
-    dynamoDb: options.documentClient,
-    sqs: options.sqs,
-    environment: options.environment,
-    logger: options.logger ?? {
-      debug: collect('debug'),
-      info: collect('info'),
-      warn: collect('warn'),
-      error: collect('error'),
-    },
-    metrics: { addMetric: () => undefined, publishStoredMetrics: () => undefined },
-  });
+  const twin = localTwin(options, options.logger ?? collectingLogger(logs));
   const { sqs, queues } = options;
   const poller = new EventSourcePoller<BatchReport>({
     sqs,
@@ -92,61 +82,88 @@ export async function runOnQueue(
     waitTimeSeconds: 0,
     handler: (event) => twin.processBatch(event),
   });
-  const outcomes: RecordOutcome[] = [];
-  const invocationErrors: unknown[] = [];
-  let invocations = 0;
-  const deadline = Date.now() + (options.timeoutMs ?? 30_000);
+  const state: RunState = { outcomes: [], invocationErrors: [], invocations: 0 };
+  const timeoutMs = options.timeoutMs ?? 30_000;
+  const deadline = Date.now() + timeoutMs;
   for (;;) {
     const poll = await poller.pollOnce();
     if (poll.received > 0) {
-      invocations += 1;
-      if (poll.handlerError !== undefined) invocationErrors.push(poll.handlerError);
-      outcomes.push(...(poll.response?.outcomes ?? []));
-      // Retried and zombie-rejected records come back at once; InFlight ones when the other lease ends, as set.
-      const again = (poll.response?.outcomes ?? []).filter(
-        (outcome) => !ACKNOWLEDGED_KINDS.has(outcome.kind) && outcome.kind !== 'InFlight',
-      );
-      const handles = new Map(poll.event.Records.map((record) => [record.messageId, record.receiptHandle]));
-      const failedWhole =
-        poll.handlerError === undefined ? [] : poll.event.Records.map((r) => r.receiptHandle);
-      await Promise.all(
-        [...again.map((outcome) => handles.get(outcome.sqsMessageId)), ...failedWhole].map((receiptHandle) =>
-          receiptHandle === undefined
-            ? undefined
-            : sqs
-                .send(
-                  new ChangeMessageVisibilityCommand({
-                    QueueUrl: queues.queueUrl,
-                    ReceiptHandle: receiptHandle,
-                    VisibilityTimeout: 0,
-                  }),
-                )
-                .catch(() => undefined),
-        ),
-      );
-      if (poll.handlerError !== undefined && invocationErrors.length >= 3) break;
+      await settlePoll(poll, state, sqs, queues.queueUrl);
+      // A handler that fails every invocation (a configuration error) would otherwise poll forever.
+      if (state.invocationErrors.length >= 3) break;
       continue;
     }
     if ((await messagesOnQueue(sqs, queues.queueUrl)) === 0) break;
     if (Date.now() > deadline) {
       throw new Error(
-        `run: messages still on ${queues.queueUrl} after ${options.timeoutMs ?? 30_000} ms (in flight elsewhere, or retried each time). Last outcomes: ${JSON.stringify(outcomes.slice(-5))}`,
+        `run: messages still on ${queues.queueUrl} after ${timeoutMs} ms (in flight elsewhere, or retried each time). Last outcomes: ${JSON.stringify(state.outcomes.slice(-5))}`,
       );
     }
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await sleep(50);
   }
-  if (invocationErrors.length > 0 && outcomes.length === 0) {
+  if (state.invocationErrors.length > 0 && state.outcomes.length === 0) {
     // Every invocation failed before any record settled: the handler cannot run at all. Say why.
-    throw invocationErrors[0];
+    throw state.invocationErrors[0];
   }
-  return {
-    outcomes,
-    final: settledOutcomes(outcomes),
-    parked: await readParked(sqs, queues.deadLetterQueueUrl),
-    invocations,
-    invocationErrors,
-    logs,
-  };
+  const parked = await readParked(sqs, queues.deadLetterQueueUrl);
+  return { ...state, final: settledOutcomes(state.outcomes), parked, logs };
+}
+
+/** The user's handler with the user's options, on the local clients and this consumer's settings: a new container. */
+function localTwin<Payload>(target: RunTarget<Payload>, logger: NonNullable<LocalRunOptions['logger']>) {
+  return exactlyOnce(target.handler.messageHandler, {
+    ...target.handler.options,
+    ...(target.modeOverride === undefined ? {} : { mode: target.modeOverride }),
+    dynamoDb: target.documentClient,
+    sqs: target.sqs,
+    environment: target.environment,
+    logger,
+    metrics: { addMetric: () => undefined, publishStoredMetrics: () => undefined },
+  });
+}
+
+/** A logger that keeps the lines for the result. Typed loosely on purpose: it stands in for a Powertools Logger. */
+function collectingLogger(logs: LocalLogLine[]): NonNullable<LocalRunOptions['logger']> {
+  const collect =
+    (level: LocalLogLine['level']) =>
+    (message: unknown, ...extra: unknown[]) => {
+      logs.push({ level, message: String(message), extra: extra[0] });
+    };
+  return { debug: collect('debug'), info: collect('info'), warn: collect('warn'), error: collect('error') };
+}
+
+/**
+ * Records one poll's outcomes and hands back at once what is to be retried (Retried, ZombieRejected, or the
+ * whole batch of a failed invocation); InFlight records come back when the other lease ends, as the runtime set.
+ */
+async function settlePoll(poll: PollResult<BatchReport>, state: RunState, sqs: SQSClient, queueUrl: string) {
+  state.invocations += 1;
+  if (poll.handlerError !== undefined) state.invocationErrors.push(poll.handlerError);
+  const outcomes = poll.response?.outcomes ?? [];
+  state.outcomes.push(...outcomes);
+  const handles = new Map(poll.event.Records.map((record) => [record.messageId, record.receiptHandle]));
+  const again =
+    poll.handlerError === undefined
+      ? outcomes
+          .filter((outcome) => !ACKNOWLEDGED_KINDS.has(outcome.kind) && outcome.kind !== 'InFlight')
+          .map((outcome) => handles.get(outcome.sqsMessageId))
+      : [...handles.values()];
+  await Promise.all(again.map((receiptHandle) => makeVisible(sqs, queueUrl, receiptHandle)));
+}
+
+async function makeVisible(
+  sqs: SQSClient,
+  queueUrl: string,
+  receiptHandle: string | undefined,
+): Promise<void> {
+  if (receiptHandle === undefined) return;
+  const command = new ChangeMessageVisibilityCommand({
+    QueueUrl: queueUrl,
+    ReceiptHandle: receiptHandle,
+    VisibilityTimeout: 0,
+  });
+  // Already deleted, or moved to the DLQ by redrive: nothing to make visible.
+  await sqs.send(command).catch(() => undefined);
 }
 
 /** Reads every message on a DLQ with its park attributes, then makes them visible again (nothing consumed). */
@@ -165,19 +182,7 @@ export async function readParked(sqs: SQSClient, deadLetterQueueUrl: string): Pr
     if (Messages === undefined || Messages.length === 0) break;
     messages.push(...Messages);
   }
-  await Promise.all(
-    messages.map((message) =>
-      sqs
-        .send(
-          new ChangeMessageVisibilityCommand({
-            QueueUrl: deadLetterQueueUrl,
-            ReceiptHandle: message.ReceiptHandle,
-            VisibilityTimeout: 0,
-          }),
-        )
-        .catch(() => undefined),
-    ),
-  );
+  await Promise.all(messages.map((message) => makeVisible(sqs, deadLetterQueueUrl, message.ReceiptHandle)));
   return messages.map((message) => ({
     body: message.Body ?? '',
     messageId: messageIdOf(message.Body ?? ''),

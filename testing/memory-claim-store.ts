@@ -4,83 +4,34 @@ import { type ClaimRecord, ClaimStatus, toClaimRecord } from '../lambda/core/cla
 import {
   type Claim,
   type ClaimResult,
-  type ClaimStoreOptions,
   type CommitEntry,
   type CommitOutcome,
-  MAX_STAGED_WRITES,
   type ParkResult,
-  type StagedWrite,
-} from '../lambda/core/claim-store.js';
+  refusal,
+} from '../lambda/core/claim-results.js';
+import type { ClaimStoreOptions } from '../lambda/core/claim-store.js';
 import {
   InvalidStagedWritesError,
   MessageIdValidationError,
   type OnceflowError,
   ZombieCommitError,
 } from '../lambda/core/errors.js';
+import { itemIdentity } from '../lambda/core/grouped-commit.js';
 import { validateMessageId } from '../lambda/core/message-id.js';
-import { itemIdentity } from '../lambda/core/transaction-packing.js';
+import { MAX_STAGED_WRITES, type StagedWrite } from '../lambda/core/staged-writes.js';
 import type { ClaimStorePort } from '../lambda/sqs/batch-processor.js';
+import {
+  type CommittedMessage,
+  holdsLease,
+  type Item,
+  ifNotExists,
+  isClaimable,
+  plusOne,
+  updated,
+} from './memory-item.js';
 
 /** ClaimStore's options without a table: the clock, lease, window, owner and lease tokens. */
 export type MemoryClaimStoreOptions = Omit<ClaimStoreOptions, 'tableName' | 'dynamoDb'>;
-
-/** One commit that landed: the DONE record and the staged writes that went with it. */
-export interface CommittedMessage {
-  readonly messageId: string;
-  /** The fencing token on the DONE record (0 never: optimistic commits add one too). */
-  readonly fencingToken: number;
-  readonly committedAtMs: number;
-  /** 'lease' when the commit carried a claim, 'optimistic' when it was conditioned on the claim condition. */
-  readonly mode: 'lease' | 'optimistic';
-  readonly stagedWrites: readonly StagedWrite[];
-}
-
-/**
- * A claims-table item as DynamoDB holds it: attributes that were never set or were REMOVEd are absent.
- * Records are read back through `toClaimRecord`, as the real store reads ALL_OLD, so both stores report the
- * same shapes.
- */
-type Item = Readonly<Record<string, unknown>>;
-
-// The claim condition of ClaimStore, piece by piece. In DynamoDB a comparison with a missing attribute is
-// false, hence the typeof checks. An expired record counts as absent because TTL deletion is lazy.
-const isExpired = (item: Item, nowMs: number) =>
-  typeof item.expiresAtEpochSeconds === 'number' && item.expiresAtEpochSeconds < Math.floor(nowMs / 1000);
-const isFailed = (item: Item) => item.status === ClaimStatus.FAILED;
-const isLeaseOver = (item: Item, nowMs: number) =>
-  item.status === ClaimStatus.PROCESSING &&
-  typeof item.leaseExpiresAtMs === 'number' &&
-  item.leaseExpiresAtMs < nowMs;
-
-/** CLAIMABLE: absent OR expired OR FAILED OR (PROCESSING AND lease over). */
-function isClaimable(item: Item | undefined, nowMs: number): boolean {
-  return item === undefined || isExpired(item, nowMs) || isFailed(item) || isLeaseOver(item, nowMs);
-}
-
-/** HOLDS_LEASE: our lease token is on record AND the record is still PROCESSING. */
-function holdsLease(item: Item | undefined, leaseToken: string): boolean {
-  return item !== undefined && item.leaseToken === leaseToken && item.status === ClaimStatus.PROCESSING;
-}
-
-/** An UpdateExpression's effect: SET these attributes, then REMOVE those. */
-function updated(
-  item: Item | undefined,
-  set: Readonly<Record<string, unknown>>,
-  remove: readonly string[],
-): Item {
-  return Object.fromEntries(Object.entries({ ...item, ...set }).filter(([name]) => !remove.includes(name)));
-}
-
-/** `ADD #name :one` on a number attribute that may be absent (absent counts as 0). */
-function plusOne(item: Item | undefined, name: string): number {
-  const value = item?.[name];
-  return (typeof value === 'number' ? value : 0) + 1;
-}
-
-/** `if_not_exists(#name, :value)`. */
-function ifNotExists(item: Item | undefined, name: string, value: unknown): unknown {
-  return item?.[name] ?? value;
-}
 
 /**
  * An in-memory claim store with the DynamoDB `ClaimStore`'s protocol: the same claim record fields, the same
@@ -88,12 +39,10 @@ function ifNotExists(item: Item | undefined, name: string, value: unknown): unkn
  * `ZombieCommitError` when a commit's lease is no longer held. Each operation is atomic, like one conditional
  * write. Records are never deleted: as with DynamoDB's lazy TTL, an expired record stays and is claimable.
  *
- * Staged writes are NOT executed and their own ConditionExpressions are NOT evaluated: there is no table to
- * evaluate them against. The store keeps the writes that committed with each DONE record (`committedWrites`,
- * `commits`), so a test asserts what would be written. Only two checks DynamoDB would make are made here: at
- * most `MAX_STAGED_WRITES` per message, and no two Update/Delete/ConditionCheck writes on one item. To test
- * staged conditions, key collisions between Puts or the real TransactWriteItems, use DynamoDB Local
- * (`startLocalAws`).
+ * Staged writes are NOT executed and their own conditions NOT evaluated (there is no table): the store keeps
+ * the writes that committed with each DONE record (`committedWrites`, `commits`) for a test to assert. It checks
+ * only at most `MAX_STAGED_WRITES` per message and no two Update/Delete/ConditionCheck writes on one item; for
+ * the rest, use DynamoDB Local (`startLocalAws`).
  *
  * @example
  * const store = new MemoryClaimStore();
@@ -132,7 +81,7 @@ export class MemoryClaimStore implements ClaimStorePort {
     const leaseToken = this.newLeaseToken();
     const leaseExpiresAtMs = nowMs + this.leaseMs;
     const old = this.items.get(messageId);
-    if (old !== undefined && !isClaimable(old, nowMs)) return this.refusal(old, nowMs);
+    if (old !== undefined && !isClaimable(old, nowMs)) return refusal(messageId, old, nowMs);
     this.items.set(
       messageId,
       updated(
@@ -272,7 +221,7 @@ export class MemoryClaimStore implements ClaimStorePort {
         ['leaseExpiresAtMs'],
       );
     } else {
-      if (old !== undefined && !isClaimable(old, nowMs)) return this.refusal(old, nowMs);
+      if (old !== undefined && !isClaimable(old, nowMs)) return refusal(messageId, old, nowMs);
       done = updated(
         old,
         {
@@ -334,19 +283,5 @@ export class MemoryClaimStore implements ClaimStorePort {
 
   private expiresAtEpochSeconds(nowMs: number): number {
     return Math.floor(nowMs / 1000) + this.dedupWindowSeconds;
-  }
-
-  /**
-   * Why the claim condition failed, from the record as it stands: DONE -> Duplicate; a live lease ->
-   * InFlight.
-   */
-  private refusal(item: Item, nowMs: number): Exclude<ClaimResult, { kind: 'Claimed' }> {
-    const record = toClaimRecord(item);
-    if (record.status === ClaimStatus.DONE) return { kind: 'Duplicate', record };
-    return {
-      kind: 'InFlight',
-      record,
-      leaseRemainingMs: Math.max(0, (record.leaseExpiresAtMs ?? nowMs) - nowMs),
-    };
   }
 }

@@ -1,7 +1,7 @@
 import type { SQSRecord } from 'aws-lambda';
 import { LRUCache } from 'lru-cache';
 import { type ProcessingMode, QUEUE_DEFAULTS, RUNTIME_DEFAULTS } from '../lambda/contract/index.js';
-import type { StagedWrite } from '../lambda/core/claim-store.js';
+import type { StagedWrite } from '../lambda/core/staged-writes.js';
 import { BatchProcessor, type BatchProcessorDependencies } from '../lambda/sqs/batch-processor.js';
 import type { ExactlyOnceHandler, ExactlyOnceOptions } from '../lambda/sqs/exactly-once.js';
 import type { MessageHandler, RecordOutcome } from '../lambda/sqs/handler-contract.js';

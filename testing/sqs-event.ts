@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
-import { toWireBody } from '../lambda/sqs/wire-format.js';
+import { toWireBody } from '../lambda/core/wire-message.js';
 
 /** The eventSourceARN of records built here: a queue that exists nowhere. */
 export const IN_MEMORY_QUEUE_ARN = 'arn:aws:sqs:us-east-1:000000000000:in-memory';

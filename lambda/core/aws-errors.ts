@@ -39,3 +39,8 @@ export function errorName(error: unknown): string {
   if (error instanceof Error) return error.name;
   return typeof error;
 }
+
+/** DynamoDB's answer when a table the request names does not exist: configuration, not a passing fault. */
+export function isMissingTable(error: unknown): boolean {
+  return errorName(error) === 'ResourceNotFoundException';
+}

@@ -5,7 +5,7 @@ import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import pLimit from 'p-limit';
 import { OUTBOX_TABLE } from '../contract/index.js';
-import { toWireBody } from '../sqs/wire-format.js';
+import { toWireBody } from '../core/wire-message.js';
 import { type OutboxItem, outboxMessageId } from './outbox.js';
 import { toSdkImage } from './stream-image.js';
 

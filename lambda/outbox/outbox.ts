@@ -1,6 +1,6 @@
 import { ENVIRONMENT } from '../contract/index.js';
 import { ConfigurationError } from '../core/errors.js';
-import type { StagedTransaction } from '../sqs/transaction.js';
+import type { StagedTransaction } from '../core/staged-writes.js';
 
 /** What an outbox item holds; its downstream messageId is `<sourceMessageId>#<index>`. */
 export interface OutboxItem {

@@ -1,13 +1,13 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
+import { defaultDocumentClient, defaultSqsClient } from '../aws/clients.js';
 import {
   type EnvironmentVariables,
   METRIC,
   METRICS_NAMESPACE,
   readRelayEnvironment,
 } from '../contract/index.js';
-import { defaultDocumentClient, defaultSqsClient } from '../sqs/clients.js';
 import { OutboxRelay } from './outbox-relay.js';
 
 /**

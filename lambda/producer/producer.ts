@@ -6,7 +6,7 @@ import {
 } from '@aws-sdk/client-sqs';
 import { MessageIdValidationError, OnceflowError } from '../core/errors.js';
 import { validateMessageId } from '../core/message-id.js';
-import { toWireBody } from '../sqs/wire-format.js';
+import { toWireBody } from '../core/wire-message.js';
 
 /** One message to send. Give a messageId, or a businessKey to derive one deterministically. */
 export interface OutgoingMessage<Payload = unknown> {

@@ -1,69 +1,18 @@
-import type { Logger } from '@aws-lambda-powertools/logger';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
-import type { LRUCache } from 'lru-cache';
 import pLimit, { type LimitFunction } from 'p-limit';
-import {
-  ACKNOWLEDGED_KINDS,
-  METRIC,
-  OUTCOME_METRIC,
-  type ProcessingMode,
-  type RecordOutcomeKind,
-} from '../contract/index.js';
-import type { Claim, ClaimStore, CommitEntry, CommitOutcome } from '../core/claim-store.js';
-import {
-  ConfigurationError,
-  MalformedMessageError,
-  OnceflowError,
-  ZombieCommitError,
-} from '../core/errors.js';
+import { ACKNOWLEDGED_KINDS, METRIC } from '../contract/index.js';
+import type { Claim, ClaimResult, CommitOutcome } from '../core/claim-results.js';
+import { ConfigurationError, MalformedMessageError } from '../core/errors.js';
+import { StagedTransaction } from '../core/staged-writes.js';
 import { Outbox } from '../outbox/outbox.js';
-import type { DeadLetterQueue } from './dead-letter-queue.js';
-import type {
-  BatchReport,
-  ExactlyOnceContext,
-  MessageHandler,
-  MetricsSink,
-  RecordLogger,
-  RecordOutcome,
-} from './handler-contract.js';
-import type { SourceQueue } from './source-queue.js';
-import { StagedTransaction } from './transaction.js';
+import type { BatchProcessorDependencies } from './batch-dependencies.js';
+import { publishMetrics } from './batch-metrics.js';
+import type { BatchReport, ExactlyOnceContext, RecordLogger, RecordOutcome } from './handler-contract.js';
+import { copyOutcome, describe, outcomeFor, type PendingCommit, Settlement } from './settlement.js';
 import { type OnceflowMessage, readMessage } from './wire-format.js';
 
-const ACKNOWLEDGED = ACKNOWLEDGED_KINDS;
-
-/** What the processor needs of a claim store: `ClaimStore` on DynamoDB, or the test kit's in-memory store. */
-export type ClaimStorePort = Pick<
-  ClaimStore,
-  'claim' | 'commitAll' | 'release' | 'park' | 'dedupWindowSeconds'
->;
-
-export interface BatchProcessorDependencies {
-  readonly store: ClaimStorePort;
-  readonly handler: MessageHandler;
-  readonly mode: ProcessingMode;
-  /** Where permanent failures are parked. Without it they return to the queue, to reach its DLQ by redrive. */
-  readonly deadLetters: Pick<DeadLetterQueue, 'park'> | undefined;
-  readonly sourceQueue: Pick<SourceQueue, 'returnAfter'>;
-  /** messageIds known DONE in this container. */
-  readonly doneCache: LRUCache<string, true>;
-  readonly logger: Pick<Logger, 'debug' | 'info' | 'warn' | 'error'>;
-  readonly metrics: MetricsSink;
-  /** Records of a batch processed at once. */
-  readonly concurrency: number;
-  readonly clock: () => number;
-  /** Where ctx.outbox stages its items; ctx.outbox.send throws without one. */
-  readonly outboxTableName: string | undefined;
-}
-
-/** A record whose handler ran and whose staged writes wait for the batch's grouped commit. */
-interface PendingCommit {
-  readonly record: SQSRecord;
-  readonly message: OnceflowMessage;
-  readonly entry: CommitEntry;
-  readonly claim: Claim | undefined;
-}
+export type { BatchProcessorDependencies, ClaimStorePort } from './batch-dependencies.js';
 
 type Prepared = { readonly outcome: RecordOutcome } | { readonly pending: PendingCommit };
 
@@ -73,7 +22,11 @@ type Prepared = { readonly outcome: RecordOutcome } | { readonly pending: Pendin
  * returns the rest to the queue. One bad record never fails the batch.
  */
 export class BatchProcessor {
-  constructor(private readonly deps: BatchProcessorDependencies) {}
+  private readonly settlement: Settlement;
+
+  constructor(private readonly deps: BatchProcessorDependencies) {
+    this.settlement = new Settlement(deps);
+  }
 
   async process(event: SQSEvent, lambdaContext?: Context): Promise<BatchReport> {
     const records = event.Records ?? [];
@@ -95,12 +48,12 @@ export class BatchProcessor {
     const ordered = records.map(
       (record) =>
         outcomes.get(record) ??
-        this.outcome(record, undefined, 'Retried', { reason: 'record was not processed' }),
+        outcomeFor(record, undefined, 'Retried', { reason: 'record was not processed' }),
     );
-    this.publishMetrics(ordered);
+    publishMetrics(this.deps.metrics, ordered);
     return {
       batchItemFailures: ordered
-        .filter((outcome) => !ACKNOWLEDGED.has(outcome.kind))
+        .filter((outcome) => !ACKNOWLEDGED_KINDS.has(outcome.kind))
         .map((outcome) => ({ itemIdentifier: outcome.sqsMessageId })),
       outcomes: ordered,
     };
@@ -127,7 +80,7 @@ export class BatchProcessor {
     }
 
     const parkedMalformed = malformed.map(({ record, error }) =>
-      limit(async () => outcomes.set(record, await this.parkMalformed(record, error))),
+      limit(async () => outcomes.set(record, await this.settlement.parkMalformed(record, error))),
     );
     const prepared = await Promise.all(
       [...firsts.values()].map(({ record, message }) =>
@@ -143,14 +96,14 @@ export class BatchProcessor {
     const commitOutcomes = pending.length > 0 ? await this.commit(pending) : [];
     await Promise.all(
       pending.map((p, index) =>
-        limit(async () => outcomes.set(p.record, await this.settle(p, commitOutcomes[index]))),
+        limit(async () => outcomes.set(p.record, await this.settlement.settle(p, commitOutcomes[index]))),
       ),
     );
     await Promise.all(parkedMalformed);
 
     for (const { record, copies } of firsts.values()) {
       const original = outcomes.get(record);
-      for (const copy of copies) outcomes.set(copy, this.copyOutcome(copy, original));
+      for (const copy of copies) outcomes.set(copy, copyOutcome(copy, original));
     }
     await Promise.all(
       records.map((record) => {
@@ -172,22 +125,22 @@ export class BatchProcessor {
     for (const record of records) {
       if (blockedBy !== undefined) {
         const reason = `an earlier message of its group (${blockedBy.sqsMessageId}) was not acknowledged`;
-        outcomes.set(record, this.outcome(record, undefined, 'Retried', { reason }));
+        outcomes.set(record, outcomeFor(record, undefined, 'Retried', { reason }));
         continue;
       }
       const read = this.read(record);
       let outcome: RecordOutcome;
       if (read instanceof MalformedMessageError) {
-        outcome = await this.parkMalformed(record, read);
+        outcome = await this.settlement.parkMalformed(record, read);
       } else {
         const prepared = await this.prepare(record, read, lambdaContext);
         outcome =
           'outcome' in prepared
             ? prepared.outcome
-            : await this.settle(prepared.pending, (await this.commit([prepared.pending]))[0]);
+            : await this.settlement.settle(prepared.pending, (await this.commit([prepared.pending]))[0]);
       }
       outcomes.set(record, outcome);
-      if (!ACKNOWLEDGED.has(outcome.kind)) blockedBy = outcome;
+      if (!ACKNOWLEDGED_KINDS.has(outcome.kind)) blockedBy = outcome;
     }
   }
 
@@ -206,52 +159,69 @@ export class BatchProcessor {
     message: OnceflowMessage,
     lambdaContext: Context | undefined,
   ): Promise<Prepared> {
-    const { store, doneCache, mode } = this.deps;
     const { messageId } = message;
-    if (doneCache.has(messageId)) {
-      return { outcome: this.outcome(record, messageId, 'Duplicate', { cached: true }) };
+    if (this.deps.doneCache.has(messageId)) {
+      return { outcome: outcomeFor(record, messageId, 'Duplicate', { cached: true }) };
     }
-    let claim: Claim | undefined;
-    if (mode === 'lease') {
-      const startedMs = this.deps.clock();
-      let result: Awaited<ReturnType<ClaimStore['claim']>>;
-      try {
-        result = await store.claim(messageId);
-      } catch (error) {
-        // A wrong setting fails the whole invocation, loudly, instead of retrying every record quietly.
-        if (error instanceof ConfigurationError) throw error;
-        return { outcome: this.outcome(record, messageId, 'Retried', { reason: describe(error) }) };
-      }
-      this.deps.metrics.addMetric(
-        METRIC.claimLatency,
-        MetricUnit.Milliseconds,
-        this.deps.clock() - startedMs,
-      );
-      if (result.kind === 'Duplicate') {
-        doneCache.set(messageId, true);
-        return { outcome: this.outcome(record, messageId, 'Duplicate') };
-      }
-      if (result.kind === 'InFlight') {
-        return {
-          outcome: this.outcome(record, messageId, 'InFlight', {
-            reason: `leased by ${result.record.owner ?? 'another consumer'} for ${result.leaseRemainingMs} ms more`,
-            leaseRemainingMs: result.leaseRemainingMs,
-          }),
-        };
-      }
-      claim = result.claim;
-    }
-
+    const claimed =
+      this.deps.mode === 'lease' ? await this.claimLease(record, messageId) : { claim: undefined };
+    if ('outcome' in claimed) return claimed;
+    const { claim } = claimed;
     const tx = new StagedTransaction();
+    try {
+      await this.deps.handler(message, this.newContext(tx, message, claim, lambdaContext));
+    } catch (error) {
+      return { outcome: await this.settlement.recordFailed(record, message, error, claim) };
+    }
+    return { pending: { record, message, claim, entry: { messageId, claim, stagedWrites: tx.staged } } };
+  }
+
+  /** Lease mode: the claim on messageId, or the record's outcome when it stops here. */
+  private async claimLease(
+    record: SQSRecord,
+    messageId: string,
+  ): Promise<{ readonly claim: Claim } | { readonly outcome: RecordOutcome }> {
+    const startedMs = this.deps.clock();
+    let result: ClaimResult;
+    try {
+      result = await this.deps.store.claim(messageId);
+    } catch (error) {
+      // A wrong setting fails the whole invocation, loudly, instead of retrying every record quietly.
+      if (error instanceof ConfigurationError) throw error;
+      return { outcome: outcomeFor(record, messageId, 'Retried', { reason: describe(error) }) };
+    }
+    this.deps.metrics.addMetric(METRIC.claimLatency, MetricUnit.Milliseconds, this.deps.clock() - startedMs);
+    if (result.kind === 'Duplicate') {
+      this.deps.doneCache.set(messageId, true);
+      return { outcome: outcomeFor(record, messageId, 'Duplicate') };
+    }
+    if (result.kind === 'InFlight') {
+      return {
+        outcome: outcomeFor(record, messageId, 'InFlight', {
+          reason: `leased by ${result.record.owner ?? 'another consumer'} for ${result.leaseRemainingMs} ms more`,
+          leaseRemainingMs: result.leaseRemainingMs,
+        }),
+      };
+    }
+    return { claim: result.claim };
+  }
+
+  private newContext(
+    tx: StagedTransaction,
+    message: OnceflowMessage,
+    claim: Claim | undefined,
+    lambdaContext: Context | undefined,
+  ): ExactlyOnceContext {
+    const { messageId } = message;
     const fencingToken = claim?.fencingToken ?? 0;
-    const ctx: ExactlyOnceContext = {
+    return {
       tx,
       outbox: new Outbox(
         tx,
         messageId,
         this.deps.outboxTableName,
         this.deps.clock(),
-        store.dedupWindowSeconds,
+        this.deps.store.dedupWindowSeconds,
       ),
       fencingToken,
       idempotencyKey: messageId,
@@ -259,12 +229,6 @@ export class BatchProcessor {
       logger: this.recordLogger(messageId, fencingToken),
       lambdaContext,
     };
-    try {
-      await this.deps.handler(message, ctx);
-    } catch (error) {
-      return { outcome: await this.handlerFailed(record, message, error, claim) };
-    }
-    return { pending: { record, message, claim, entry: { messageId, claim, stagedWrites: tx.staged } } };
   }
 
   private async commit(pending: readonly PendingCommit[]): Promise<CommitOutcome[]> {
@@ -274,152 +238,8 @@ export class BatchProcessor {
     return outcomes;
   }
 
-  /** Turns a commit outcome into the record's outcome: parks what is permanent, releases what is retryable. */
-  private async settle(pending: PendingCommit, outcome: CommitOutcome | undefined): Promise<RecordOutcome> {
-    const { record, message, claim } = pending;
-    const { messageId } = message;
-    const takeover = claim?.takeover ?? false;
-    switch (outcome?.kind) {
-      case 'Committed':
-        this.deps.doneCache.set(messageId, true);
-        return this.outcome(record, messageId, 'Processed', { takeover });
-      case 'Duplicate':
-        this.deps.doneCache.set(messageId, true);
-        return this.outcome(record, messageId, 'Duplicate');
-      case 'InFlight':
-        return this.outcome(record, messageId, 'InFlight', { leaseRemainingMs: outcome.leaseRemainingMs });
-      case 'Failed':
-        if (outcome.error instanceof ZombieCommitError) {
-          this.deps.logger.warn('Zombie commit rejected: the lease was taken over; nothing was applied', {
-            messageId,
-            fencingToken: claim?.fencingToken,
-            currentFencingToken: outcome.error.currentRecord?.fencingToken,
-          });
-          return this.outcome(record, messageId, 'ZombieRejected', { reason: outcome.error.message });
-        }
-        return this.handlerFailed(record, message, outcome.error, claim);
-      case undefined:
-        return this.outcome(record, messageId, 'Retried', { reason: 'no commit outcome' });
-    }
-  }
-
-  /** A permanent error parks the message; anything else releases the lease and returns it to the queue. */
-  private async handlerFailed(
-    record: SQSRecord,
-    message: OnceflowMessage,
-    error: unknown,
-    claim: Claim | undefined,
-  ): Promise<RecordOutcome> {
-    const { messageId } = message;
-    if (error instanceof ConfigurationError) {
-      if (claim !== undefined) await this.deps.store.release(claim, describe(error)).catch(() => undefined);
-      throw error;
-    }
-    if (isPermanent(error)) {
-      return this.park(record, messageId, describe(error), errorType(error), claim);
-    }
-    if (claim !== undefined) {
-      await this.deps.store.release(claim, describe(error)).catch((releaseError: unknown) =>
-        this.deps.logger.warn('Could not release the lease; it will expire on its own', {
-          messageId,
-          error: describe(releaseError),
-        }),
-      );
-    }
-    this.deps.logger.warn('Message will be retried', { messageId, error: describe(error) });
-    return this.outcome(record, messageId, 'Retried', {
-      reason: describe(error),
-      takeover: claim?.takeover ?? false,
-    });
-  }
-
-  private parkMalformed(record: SQSRecord, error: MalformedMessageError): Promise<RecordOutcome> {
-    return this.park(record, error.messageId, error.message, error.name, undefined, { alwaysSend: true });
-  }
-
-  /**
-   * Marks the claim FAILED (when there is a messageId), sends the message to the DLQ with the reason, and only
-   * then acknowledges. A failed send leaves it on the queue: nothing is lost.
-   */
-  private async park(
-    record: SQSRecord,
-    messageId: string | undefined,
-    reason: string,
-    type: string,
-    claim: Claim | undefined,
-    options: { alwaysSend?: boolean } = {},
-  ): Promise<RecordOutcome> {
-    const { deadLetters, store, logger } = this.deps;
-    if (deadLetters === undefined) {
-      logger.error(
-        'No dead-letter queue configured; the message returns to the queue until its redrive policy',
-        {
-          messageId,
-          reason,
-        },
-      );
-      return this.outcome(record, messageId, 'Retried', {
-        reason: `not parked (no DLQ configured): ${reason}`,
-      });
-    }
-    if (messageId !== undefined) {
-      try {
-        const parked = await store.park(messageId, reason, claim);
-        // Someone else committed this id meanwhile: the handler's verdict on a copy does not matter.
-        if (parked.kind === 'NotParked' && parked.record?.status === 'DONE' && options.alwaysSend !== true) {
-          this.deps.doneCache.set(messageId, true);
-          return this.outcome(record, messageId, 'Duplicate');
-        }
-      } catch (error) {
-        logger.warn('Could not mark the claim FAILED; parking the message anyway', {
-          messageId,
-          error: describe(error),
-        });
-      }
-    }
-    try {
-      await deadLetters.park(record, reason, type);
-    } catch (error) {
-      logger.error('Could not send the message to the DLQ; it stays on the queue', {
-        messageId,
-        error: describe(error),
-      });
-      return this.outcome(record, messageId, 'Retried', { reason: `DLQ send failed: ${describe(error)}` });
-    }
-    logger.warn('Message parked in the DLQ', { messageId, reason, errorType: type });
-    return this.outcome(record, messageId, 'Parked', { reason });
-  }
-
-  private copyOutcome(copy: SQSRecord, original: RecordOutcome | undefined): RecordOutcome {
-    if (original !== undefined && ACKNOWLEDGED.has(original.kind)) {
-      return this.outcome(copy, original.messageId, 'Duplicate', {
-        reason: 'same messageId earlier in the batch',
-      });
-    }
-    return this.outcome(copy, original?.messageId, 'Retried', {
-      reason: 'same messageId earlier in the batch',
-    });
-  }
-
   private async returnWhenLeaseEnds(record: SQSRecord, outcome: RecordOutcome): Promise<void> {
     await this.deps.sourceQueue.returnAfter(record, outcome.leaseRemainingMs ?? 0);
-  }
-
-  private outcome(
-    record: SQSRecord,
-    messageId: string | undefined,
-    kind: RecordOutcomeKind,
-    details: { reason?: string; takeover?: boolean; cached?: boolean; leaseRemainingMs?: number } = {},
-  ): RecordOutcome {
-    return {
-      sqsMessageId: record.messageId,
-      messageId,
-      kind,
-      takeover: details.takeover ?? false,
-      ...(details.reason === undefined ? {} : { reason: details.reason }),
-      ...(details.cached === true ? { cached: true } : {}),
-      ...(details.leaseRemainingMs === undefined ? {} : { leaseRemainingMs: details.leaseRemainingMs }),
-    };
   }
 
   private recordLogger(messageId: string, fencingToken: number): RecordLogger {
@@ -432,33 +252,4 @@ export class BatchProcessor {
       error: (message, extra) => logger.error(message, { ...keys, ...extra }),
     };
   }
-
-  private publishMetrics(outcomes: readonly RecordOutcome[]): void {
-    const { metrics } = this.deps;
-    const metricOf = OUTCOME_METRIC;
-    const counts = new Map<string, number>(Object.values(metricOf).map((name) => [name, 0]));
-    let takeovers = 0;
-    for (const outcome of outcomes) {
-      const name = metricOf[outcome.kind];
-      counts.set(name, (counts.get(name) ?? 0) + 1);
-      if (outcome.takeover) takeovers += 1;
-    }
-    for (const [name, count] of counts) metrics.addMetric(name, MetricUnit.Count, count);
-    metrics.addMetric(METRIC.takeover, MetricUnit.Count, takeovers);
-    metrics.publishStoredMetrics();
-  }
-}
-
-/** Permanent: the handler said so (PermanentError), or Onceflow knows retrying cannot help. */
-function isPermanent(error: unknown): boolean {
-  return error instanceof OnceflowError && !error.retryable;
-}
-
-function errorType(error: unknown): string {
-  return error instanceof Error ? error.name : typeof error;
-}
-
-function describe(error: unknown): string {
-  if (error instanceof Error) return `${error.name}: ${error.message}`;
-  return String(error);
 }

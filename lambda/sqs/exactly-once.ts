@@ -4,6 +4,7 @@ import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { LRUCache } from 'lru-cache';
+import { defaultDocumentClient, defaultSqsClient } from '../aws/clients.js';
 import {
   type ConsumerEnvironment,
   DEFAULT_SERVICE_NAME,
@@ -18,7 +19,6 @@ import { ClaimStore } from '../core/claim-store.js';
 import { checkClaimsTable } from '../core/claims-table-check.js';
 import { ConfigurationError } from '../core/errors.js';
 import { BatchProcessor } from './batch-processor.js';
-import { defaultDocumentClient, defaultSqsClient } from './clients.js';
 import { DeadLetterQueue } from './dead-letter-queue.js';
 import type { BatchReport, MessageHandler, MetricsSink } from './handler-contract.js';
 import { queueUrlFromArn, SourceQueue } from './source-queue.js';

@@ -1,7 +1,7 @@
 import type { Context, SQSBatchItemFailure } from 'aws-lambda';
 import type { RecordOutcomeKind } from '../contract/index.js';
+import type { StagedTransaction } from '../core/staged-writes.js';
 import type { Outbox } from '../outbox/outbox.js';
-import type { StagedTransaction } from './transaction.js';
 import type { OnceflowMessage } from './wire-format.js';
 
 /** The contract between Onceflow and a handler author: what a handler gets, and what a batch reports. */

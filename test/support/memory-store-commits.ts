@@ -1,4 +1,5 @@
-import type { Claim, StagedWrite } from '../../lambda/core/claim-store.js';
+import type { Claim } from '../../lambda/core/claim-results.js';
+import type { StagedWrite } from '../../lambda/core/staged-writes.js';
 import type { MemoryClaimStore } from '../../testing/memory-claim-store.js';
 
 /** One message's commit through the batch path, as ClaimStore.commit does. */

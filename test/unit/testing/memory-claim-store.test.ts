@@ -1,10 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import type { Claim, ClaimResult, StagedWrite } from '../../../lambda/core/claim-store.js';
+import type { Claim, ClaimResult } from '../../../lambda/core/claim-results.js';
 import {
   InvalidStagedWritesError,
   MessageIdValidationError,
   ZombieCommitError,
 } from '../../../lambda/core/errors.js';
+import type { StagedWrite } from '../../../lambda/core/staged-writes.js';
 import { MemoryClaimStore } from '../../../testing/memory-claim-store.js';
 import { commit, commitOptimistic } from '../../support/memory-store-commits.js';
 

@@ -7,17 +7,15 @@ import {
 import { DynamoDBDocumentClient, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
-import {
-  type Claim,
-  ClaimStore,
-  MAX_COMMIT_ROUNDS,
-  MAX_STAGED_WRITES,
-} from '../../../../lambda/core/claim-store.js';
+import type { Claim } from '../../../../lambda/core/claim-results.js';
+import { ClaimStore } from '../../../../lambda/core/claim-store.js';
 import {
   ClaimStoreUnavailableError,
   InvalidStagedWritesError,
   MessageIdValidationError,
 } from '../../../../lambda/core/errors.js';
+import { MAX_COMMIT_ROUNDS } from '../../../../lambda/core/grouped-commit.js';
+import { MAX_STAGED_WRITES } from '../../../../lambda/core/staged-writes.js';
 
 // Error paths a real DynamoDB cannot be made to produce on demand: throttling, 5xx, conflicts, odd failures.
 const dynamoDb = DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'us-east-1', maxAttempts: 1 }));

@@ -1,4 +1,10 @@
-import type { StagedWrite } from '../core/claim-store.js';
+import type { TransactWriteCommandInput } from '@aws-sdk/lib-dynamodb';
+
+/** One write to apply atomically with the DONE record: an item of lib-dynamodb's TransactWriteCommand. */
+export type StagedWrite = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
+
+/** TransactWriteItems takes at most 100 items; one of them is the claim record. */
+export const MAX_STAGED_WRITES = 99;
 
 type ItemParams<K extends 'Put' | 'Update' | 'Delete' | 'ConditionCheck'> = NonNullable<StagedWrite[K]>;
 

@@ -1,0 +1,31 @@
+import type { Logger } from '@aws-lambda-powertools/logger';
+import type { LRUCache } from 'lru-cache';
+import type { ProcessingMode } from '../contract/index.js';
+import type { ClaimStore } from '../core/claim-store.js';
+import type { DeadLetterQueue } from './dead-letter-queue.js';
+import type { MessageHandler, MetricsSink } from './handler-contract.js';
+import type { SourceQueue } from './source-queue.js';
+
+/** What the processor needs of a claim store: `ClaimStore` on DynamoDB, or the test kit's in-memory store. */
+export type ClaimStorePort = Pick<
+  ClaimStore,
+  'claim' | 'commitAll' | 'release' | 'park' | 'dedupWindowSeconds'
+>;
+
+export interface BatchProcessorDependencies {
+  readonly store: ClaimStorePort;
+  readonly handler: MessageHandler;
+  readonly mode: ProcessingMode;
+  /** Where permanent failures are parked. Without it they return to the queue, to reach its DLQ by redrive. */
+  readonly deadLetters: Pick<DeadLetterQueue, 'park'> | undefined;
+  readonly sourceQueue: Pick<SourceQueue, 'returnAfter'>;
+  /** messageIds known DONE in this container. */
+  readonly doneCache: LRUCache<string, true>;
+  readonly logger: Pick<Logger, 'debug' | 'info' | 'warn' | 'error'>;
+  readonly metrics: MetricsSink;
+  /** Records of a batch processed at once. */
+  readonly concurrency: number;
+  readonly clock: () => number;
+  /** Where ctx.outbox stages its items; ctx.outbox.send throws without one. */
+  readonly outboxTableName: string | undefined;
+}

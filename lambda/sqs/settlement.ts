@@ -1,0 +1,194 @@
+import type { SQSRecord } from 'aws-lambda';
+import { ACKNOWLEDGED_KINDS, type RecordOutcomeKind } from '../contract/index.js';
+import type { Claim, CommitEntry, CommitOutcome } from '../core/claim-results.js';
+import {
+  ConfigurationError,
+  type MalformedMessageError,
+  OnceflowError,
+  ZombieCommitError,
+} from '../core/errors.js';
+import type { BatchProcessorDependencies } from './batch-dependencies.js';
+import type { RecordOutcome } from './handler-contract.js';
+import type { OnceflowMessage } from './wire-format.js';
+
+/** A record whose handler ran and whose staged writes wait for the batch's grouped commit. */
+export interface PendingCommit {
+  readonly record: SQSRecord;
+  readonly message: OnceflowMessage;
+  readonly entry: CommitEntry;
+  readonly claim: Claim | undefined;
+}
+
+/** What settling needs of the processor's dependencies. */
+export type SettlementDependencies = Pick<
+  BatchProcessorDependencies,
+  'store' | 'deadLetters' | 'doneCache' | 'logger'
+>;
+
+/**
+ * Decides what becomes of a record once its fate is known: acknowledged, parked in the DLQ, or returned to the
+ * queue with its lease released.
+ */
+export class Settlement {
+  constructor(private readonly deps: SettlementDependencies) {}
+
+  /** Turns a commit outcome into the record's outcome: parks what is permanent, releases what is retryable. */
+  async settle(pending: PendingCommit, outcome: CommitOutcome | undefined): Promise<RecordOutcome> {
+    const { record, message, claim } = pending;
+    const { messageId } = message;
+    const takeover = claim?.takeover ?? false;
+    switch (outcome?.kind) {
+      case 'Committed':
+        this.deps.doneCache.set(messageId, true);
+        return outcomeFor(record, messageId, 'Processed', { takeover });
+      case 'Duplicate':
+        this.deps.doneCache.set(messageId, true);
+        return outcomeFor(record, messageId, 'Duplicate');
+      case 'InFlight':
+        return outcomeFor(record, messageId, 'InFlight', { leaseRemainingMs: outcome.leaseRemainingMs });
+      case 'Failed':
+        if (outcome.error instanceof ZombieCommitError) {
+          this.deps.logger.warn('Zombie commit rejected: the lease was taken over; nothing was applied', {
+            messageId,
+            fencingToken: claim?.fencingToken,
+            currentFencingToken: outcome.error.currentRecord?.fencingToken,
+          });
+          return outcomeFor(record, messageId, 'ZombieRejected', { reason: outcome.error.message });
+        }
+        return this.recordFailed(record, message, outcome.error, claim);
+      case undefined:
+        return outcomeFor(record, messageId, 'Retried', { reason: 'no commit outcome' });
+    }
+  }
+
+  /** A permanent error parks the message; anything else releases the lease and returns it to the queue. */
+  async recordFailed(
+    record: SQSRecord,
+    message: OnceflowMessage,
+    error: unknown,
+    claim: Claim | undefined,
+  ): Promise<RecordOutcome> {
+    const { messageId } = message;
+    if (error instanceof ConfigurationError) {
+      if (claim !== undefined) await this.deps.store.release(claim, describe(error)).catch(() => undefined);
+      throw error;
+    }
+    if (isPermanent(error)) {
+      return this.park(record, messageId, describe(error), errorType(error), claim);
+    }
+    if (claim !== undefined) {
+      await this.deps.store.release(claim, describe(error)).catch((releaseError: unknown) =>
+        this.deps.logger.warn('Could not release the lease; it will expire on its own', {
+          messageId,
+          error: describe(releaseError),
+        }),
+      );
+    }
+    this.deps.logger.warn('Message will be retried', { messageId, error: describe(error) });
+    return outcomeFor(record, messageId, 'Retried', {
+      reason: describe(error),
+      takeover: claim?.takeover ?? false,
+    });
+  }
+
+  parkMalformed(record: SQSRecord, error: MalformedMessageError): Promise<RecordOutcome> {
+    return this.park(record, error.messageId, error.message, error.name, undefined, { alwaysSend: true });
+  }
+
+  /**
+   * Marks the claim FAILED (when there is a messageId), sends the message to the DLQ with the reason, and only
+   * then acknowledges. A failed send leaves it on the queue: nothing is lost.
+   */
+  private async park(
+    record: SQSRecord,
+    messageId: string | undefined,
+    reason: string,
+    type: string,
+    claim: Claim | undefined,
+    options: { alwaysSend?: boolean } = {},
+  ): Promise<RecordOutcome> {
+    const { deadLetters, store, logger } = this.deps;
+    if (deadLetters === undefined) {
+      logger.error(
+        'No dead-letter queue configured; the message returns to the queue until its redrive policy',
+        {
+          messageId,
+          reason,
+        },
+      );
+      return outcomeFor(record, messageId, 'Retried', {
+        reason: `not parked (no DLQ configured): ${reason}`,
+      });
+    }
+    if (messageId !== undefined) {
+      try {
+        const parked = await store.park(messageId, reason, claim);
+        // Someone else committed this id meanwhile: the handler's verdict on a copy does not matter.
+        if (parked.kind === 'NotParked' && parked.record?.status === 'DONE' && options.alwaysSend !== true) {
+          this.deps.doneCache.set(messageId, true);
+          return outcomeFor(record, messageId, 'Duplicate');
+        }
+      } catch (error) {
+        logger.warn('Could not mark the claim FAILED; parking the message anyway', {
+          messageId,
+          error: describe(error),
+        });
+      }
+    }
+    try {
+      await deadLetters.park(record, reason, type);
+    } catch (error) {
+      logger.error('Could not send the message to the DLQ; it stays on the queue', {
+        messageId,
+        error: describe(error),
+      });
+      return outcomeFor(record, messageId, 'Retried', { reason: `DLQ send failed: ${describe(error)}` });
+    }
+    logger.warn('Message parked in the DLQ', { messageId, reason, errorType: type });
+    return outcomeFor(record, messageId, 'Parked', { reason });
+  }
+}
+
+/** A later copy of a messageId in the batch follows the first: acknowledged with it, or returned with it. */
+export function copyOutcome(copy: SQSRecord, original: RecordOutcome | undefined): RecordOutcome {
+  if (original !== undefined && ACKNOWLEDGED_KINDS.has(original.kind)) {
+    return outcomeFor(copy, original.messageId, 'Duplicate', {
+      reason: 'same messageId earlier in the batch',
+    });
+  }
+  return outcomeFor(copy, original?.messageId, 'Retried', {
+    reason: 'same messageId earlier in the batch',
+  });
+}
+
+/** A record's outcome, with only the details that apply. */
+export function outcomeFor(
+  record: SQSRecord,
+  messageId: string | undefined,
+  kind: RecordOutcomeKind,
+  details: { reason?: string; takeover?: boolean; cached?: boolean; leaseRemainingMs?: number } = {},
+): RecordOutcome {
+  return {
+    sqsMessageId: record.messageId,
+    messageId,
+    kind,
+    takeover: details.takeover ?? false,
+    ...(details.reason === undefined ? {} : { reason: details.reason }),
+    ...(details.cached === true ? { cached: true } : {}),
+    ...(details.leaseRemainingMs === undefined ? {} : { leaseRemainingMs: details.leaseRemainingMs }),
+  };
+}
+
+/** Permanent: the handler said so (PermanentError), or Onceflow knows retrying cannot help. */
+function isPermanent(error: unknown): boolean {
+  return error instanceof OnceflowError && !error.retryable;
+}
+
+function errorType(error: unknown): string {
+  return error instanceof Error ? error.name : typeof error;
+}
+
+export function describe(error: unknown): string {
+  if (error instanceof Error) return `${error.name}: ${error.message}`;
+  return String(error);
+}
