@@ -1,10 +1,10 @@
-import { runPipeline } from '../local/pipeline.js';
+import { runPipeline } from '../local/pipeline/run.js';
 import { median } from '../local/support/stats.js';
 
 /** One offered load of the end-to-end local pipeline (part B): producer -> SQS emulator -> poller -> consumer. */
 export interface PipelineMeasurement {
   readonly offeredPerSecond: number;
-  /** null until a pipeline is plugged in. */
+  /** null when part B was not measured (`skippedPipeline`). */
   readonly achievedPerSecond: number | null;
   readonly p50SendToCommitMs: number | null;
   readonly p99SendToCommitMs: number | null;
@@ -12,8 +12,8 @@ export interface PipelineMeasurement {
 }
 
 /**
- * The end-to-end benchmark seam: `npm start`'s machinery (faults off) run at one offered load for a while. Plug the
- * real pipeline in by passing an implementation to `runBenchmark({ pipeline })` in bench/run.ts.
+ * The end-to-end benchmark seam: something run at one offered load for a while. `runBenchmark({ pipeline })` in
+ * bench/benchmark.ts takes any implementation: `localPipelineBenchmark` measures, `skippedPipeline` does not.
  */
 export interface PipelineBenchmark {
   /** Shown in the report next to the figures. */
@@ -24,10 +24,9 @@ export interface PipelineBenchmark {
 /** The offered loads part B measures at, in messages per second. */
 export const OFFERED_LOADS_PER_SECOND = [250, 500, 1000, 2000] as const;
 
-/** Until the local pipeline exists: reports every figure as not measured (null), shown as "—". */
-export const pipelineNotMeasuredYet: PipelineBenchmark = {
-  description:
-    'not measured yet: the local end-to-end pipeline (`npm start`) is not plugged into the benchmark',
+/** Part B left out (`--skip-pipeline`, and `runBenchmark`'s default): every figure null, shown as "—". */
+export const skippedPipeline: PipelineBenchmark = {
+  description: 'not measured: the local end-to-end pipeline (`npm start`) was skipped in this run',
   run: async (offeredLoadPerSecond) => ({
     offeredPerSecond: offeredLoadPerSecond,
     achievedPerSecond: null,
@@ -79,13 +78,14 @@ export async function runPipelineBenchmark(
   };
 }
 
+/** Messages per part-B run at most, so the four loads x 3 repetitions stay within minutes. */
+export const PIPELINE_MAX_MESSAGES = 1_500;
+
 /**
  * Part B for real: `npm start`'s machinery (four server processes, the relay, both stages) with faults off and
  * 30% duplicates, sending at the offered load for `durationSeconds`. Achieved throughput is counted from the first
  * send until every stage has drained; latency is SQS send to ledger commit; memory is the servers' peak RSS.
  */
-/** Messages per part-B run at most, so the four loads x 3 repetitions stay within minutes. */
-export const PIPELINE_MAX_MESSAGES = 1_500;
 
 export const localPipelineBenchmark: PipelineBenchmark = {
   description: `The \`npm start\` machinery, faults off: 4 server processes + relay, ledger and notifications stages, 30% duplicates, up to ${PIPELINE_MAX_MESSAGES.toLocaleString('en-US')} messages per run`,

@@ -3,23 +3,28 @@
  */
 import { parseArgs } from 'node:util';
 import { JavaNotFoundError } from 'onceflow/testing';
-import { type PipelineProgress, type PipelineReport, runPipeline } from './pipeline.js';
+import { ProgressLine, printSummary } from './cli-report.js';
+import { PIPELINE_DEFAULTS, type PipelineReport, runPipeline } from './pipeline/run.js';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
-const USAGE = `Usage: npm start -- [options]
+const USAGE = usage(PIPELINE_DEFAULTS);
 
-  --servers N           server processes (default 4)
-  --messages N          unique messages (default 2500, under a minute on 2 cores)
-  --duplicate-rate R    share of messages sent again later, 0..1 (default 0.3)
-  --crash-rate R        kill -9s per 1,000 messages (default 2; 0 = none)
-  --zombies N           servers frozen past their lease, then resumed (default 1)
-  --malformed N         malformed messages that must be parked (default 8)
-  --mode lease|optimistic  (default lease)
-  --seed N              run plan seed (default 1)
+function usage(d: typeof PIPELINE_DEFAULTS): string {
+  return `Usage: npm start -- [options]
+
+  --servers N           server processes (default ${d.servers})
+  --messages N          unique messages (default ${d.messages}, under a minute on 2 cores)
+  --duplicate-rate R    share of messages sent again later, 0..1 (default ${d.duplicateRate})
+  --crash-rate R        kill -9s per 1,000 messages (default ${d.crashRate}; 0 = none)
+  --zombies N           servers frozen past their lease, then resumed (default ${d.zombies})
+  --malformed N         malformed messages that must be parked (default ${d.malformed})
+  --mode lease|optimistic  (default ${d.mode})
+  --seed N              run plan seed (default ${d.seed})
   --json                machine-readable report on stdout
   --keep                leave the services up and print endpoints and table names
   --help`;
+}
 
 function main(): Promise<number> {
   const { values } = parseArgs({
@@ -42,7 +47,7 @@ function main(): Promise<number> {
     console.log(USAGE);
     return Promise.resolve(0);
   }
-  const mode = values.mode ?? 'lease';
+  const mode = values.mode ?? PIPELINE_DEFAULTS.mode;
   if (mode !== 'lease' && mode !== 'optimistic')
     throw new UsageError(`--mode must be lease or optimistic, not ${mode}`);
   const options = {
@@ -100,58 +105,6 @@ async function run(options: Parameters<typeof runPipeline>[0], json: boolean): P
   }
 }
 
-function printSummary(report: PipelineReport): void {
-  const c = report.counts;
-  const rows: [string, string][] = [
-    ['unique messages sent', fmt(report.sent.unique)],
-    ['re-sent duplicates', fmt(report.sent.duplicates)],
-    ['malformed sent', fmt(report.sent.malformed)],
-    ['processed (applied)', fmt(c.processed)],
-    ['duplicates suppressed', fmt(c.duplicatesSuppressed)],
-    ['in-flight deferrals', fmt(c.inFlightDeferrals)],
-    ['takeovers', fmt(c.takeovers)],
-    ['zombie commits rejected', fmt(c.zombiesRejected)],
-    ['parked in the DLQ', fmt(c.parked)],
-    ['outbox items relayed', fmt(c.relayed)],
-    ['notifications applied', fmt(c.notificationsProcessed)],
-    ['notification copies dropped', fmt(c.notificationsDuplicatesSuppressed)],
-    [
-      'servers killed (-9)',
-      `${fmt(c.crashes)} (${Object.entries(c.crashesByPoint)
-        .map(([point, n]) => `${point} ${n}`)
-        .join(', ')})`,
-    ],
-    [
-      'elapsed',
-      `${(report.elapsedMs / 1000).toFixed(1)} s (processing ${(report.processingMs / 1000).toFixed(1)} s)`,
-    ],
-    ['throughput', `${fmt(Math.round(report.messagesPerSecond))} msgs/s through both stages`],
-    [
-      'send-to-commit p50 / p99',
-      `${report.sendToCommitMs.p50 ?? '-'} ms / ${report.sendToCommitMs.p99 ?? '-'} ms`,
-    ],
-    ['server peak RSS', `${report.serverPeakRssMb.toFixed(0)} MB`],
-  ];
-  const width = Math.max(...rows.map(([label]) => label.length));
-  console.log('');
-  for (const [label, value] of rows) console.log(`  ${label.padEnd(width)}  ${value}`);
-  const a = report.audit;
-  console.log('');
-  console.log(
-    a.ok
-      ? `AUDIT PASSED: ${fmt(a.applied)} unique messages applied exactly once, ${fmt(a.malformedParked)} malformed parked with a reason, every balance matches, every payment produced exactly one notification.`
-      : `AUDIT FAILED: missing ${a.missing.length}, unexpected ${a.unexpected.length}, applied and parked ${a.appliedAndParked.length}, ` +
-          `balance mismatches ${a.balanceMismatches.length}, malformed parked ${a.malformedParked}/${a.malformedExpected}, ` +
-          `notifications missing ${a.notifications.missing.length}, applied twice ${a.notifications.appliedTwice.length}, unexpected ${a.notifications.unexpected.length}.`,
-  );
-  if (!a.ok) {
-    for (const m of a.balanceMismatches.slice(0, 5)) {
-      console.log(`  ${m.accountId}: balance ${m.balanceCents}, expected ${m.expectedCents}`);
-    }
-  }
-  console.log(`Server logs: ${report.logFile}`);
-}
-
 async function keepRunning(report: PipelineReport): Promise<void> {
   const stack = report.stack;
   if (stack === undefined) return;
@@ -173,34 +126,6 @@ async function keepRunning(report: PipelineReport): Promise<void> {
     process.once('SIGTERM', resolve);
   });
   await stack.stop();
-}
-
-/** A single redrawn line on a terminal; a plain line every few seconds otherwise (CI logs). */
-class ProgressLine {
-  private readonly tty = process.stderr.isTTY === true;
-  private lastPlainMs = 0;
-
-  update(p: PipelineProgress): void {
-    const fraction = p.expectedProcessed === 0 ? 1 : Math.min(1, p.processed / p.expectedProcessed);
-    const width = 24;
-    const filled = Math.round(fraction * width);
-    const rate = p.elapsedMs > 0 ? Math.round((p.processed / p.elapsedMs) * 1000) : 0;
-    const line =
-      `[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${(fraction * 100).toFixed(0).padStart(3)}% ` +
-      `${fmt(p.processed)}/${fmt(p.expectedProcessed)} · ${fmt(rate)} msg/s · sent ${fmt(p.sent)}/${fmt(p.toSend)} · ` +
-      `dup ${fmt(p.duplicatesSuppressed)} · takeovers ${p.takeovers} · zombies ${p.zombiesRejected} · ` +
-      `parked ${p.parked} · kills ${p.crashes}`;
-    if (this.tty) {
-      process.stderr.write(`\r\x1b[2K${line}`);
-    } else if (Date.now() - this.lastPlainMs > 3_000) {
-      this.lastPlainMs = Date.now();
-      process.stderr.write(`${line}\n`);
-    }
-  }
-
-  done(): void {
-    if (this.tty) process.stderr.write('\n');
-  }
 }
 
 class UsageError extends Error {}
@@ -227,10 +152,6 @@ function number(name: string, value: string | undefined): number | undefined {
   if (!Number.isFinite(parsed) || parsed < 0)
     throw new UsageError(`--${name} must be a number >= 0, not ${value}`);
   return parsed;
-}
-
-function fmt(n: number): string {
-  return n.toLocaleString('en-US');
 }
 
 main().then(

@@ -76,43 +76,13 @@ export async function startLocalStack(prefix = 'onceflow'): Promise<LocalStack> 
     );
     const sqs = localSqsClient(sqsLocal.endpoint);
     const settings = LOCAL_CONSUMER_SETTINGS;
-    const claimsTableName = `${prefix}-claims`;
-    const ledgerTables: LedgerTables = {
-      accountsTableName: `${prefix}-accounts`,
-      entriesTableName: `${prefix}-entries`,
-    };
-    const outboxTableName = `${prefix}-outbox`;
-    const notificationsTableName = `${prefix}-notifications`;
-    await Promise.all([
-      createClaimsTable(dynamoDb, claimsTableName),
-      createLedgerTables(dynamoDb, ledgerTables),
-      createOutboxTable(dynamoDb, outboxTableName),
-      createNotificationsTable(dynamoDb, notificationsTableName),
-    ]);
-    const queueSettings = {
-      fifo: settings.fifo,
-      visibilityTimeoutSeconds: settings.visibilityTimeout.toSeconds(),
-      retentionPeriodSeconds: settings.retentionPeriod.toSeconds(),
-      maxReceiveCount: settings.deadLetterQueue?.maxReceiveCount,
-      deadLetterRetentionPeriodSeconds: settings.deadLetterQueue?.retentionPeriod?.toSeconds(),
-    };
-    const queues = await createQueuePair(sqs, `${prefix}-ledger`, queueSettings);
-    const notificationsQueues = await createQueuePair(sqs, `${prefix}-notifications`, queueSettings);
-    const { QueueUrl: relayDeadLetterQueueUrl } = await sqs.send(
-      new CreateQueueCommand({ QueueName: `${prefix}-relay-dlq` }),
-    );
-    if (relayDeadLetterQueueUrl === undefined)
-      throw new Error('CreateQueue returned no URL for the relay DLQ');
+    const tables = await createTables(dynamoDb, prefix);
+    const queues = await createQueues(sqs, prefix);
     return {
       dynamoDbEndpoint: dynamoDbLocal.endpoint,
       sqsEndpoint: sqsLocal.endpoint,
-      claimsTableName,
-      ledgerTables,
-      queues,
-      outboxTableName,
-      relayDeadLetterQueueUrl,
-      notificationsQueues,
-      notificationsTableName,
+      ...tables,
+      ...queues,
       leaseMs: settings.leaseDuration.toMilliseconds(),
       dedupWindowSeconds: settings.dedupWindow.toSeconds(),
       batchSize: settings.batchSize,
@@ -124,6 +94,41 @@ export async function startLocalStack(prefix = 'onceflow'): Promise<LocalStack> 
     await stop();
     throw error;
   }
+}
+
+async function createTables(dynamoDb: DynamoDBDocumentClient, prefix: string) {
+  const claimsTableName = `${prefix}-claims`;
+  const ledgerTables: LedgerTables = {
+    accountsTableName: `${prefix}-accounts`,
+    entriesTableName: `${prefix}-entries`,
+  };
+  const outboxTableName = `${prefix}-outbox`;
+  const notificationsTableName = `${prefix}-notifications`;
+  await Promise.all([
+    createClaimsTable(dynamoDb, claimsTableName),
+    createLedgerTables(dynamoDb, ledgerTables),
+    createOutboxTable(dynamoDb, outboxTableName),
+    createNotificationsTable(dynamoDb, notificationsTableName),
+  ]);
+  return { claimsTableName, ledgerTables, outboxTableName, notificationsTableName };
+}
+
+async function createQueues(sqs: LocalStack['sqs'], prefix: string) {
+  const settings = LOCAL_CONSUMER_SETTINGS;
+  const queueSettings = {
+    fifo: settings.fifo,
+    visibilityTimeoutSeconds: settings.visibilityTimeout.toSeconds(),
+    retentionPeriodSeconds: settings.retentionPeriod.toSeconds(),
+    maxReceiveCount: settings.deadLetterQueue?.maxReceiveCount,
+    deadLetterRetentionPeriodSeconds: settings.deadLetterQueue?.retentionPeriod?.toSeconds(),
+  };
+  const queues = await createQueuePair(sqs, `${prefix}-ledger`, queueSettings);
+  const notificationsQueues = await createQueuePair(sqs, `${prefix}-notifications`, queueSettings);
+  const { QueueUrl: relayDeadLetterQueueUrl } = await sqs.send(
+    new CreateQueueCommand({ QueueName: `${prefix}-relay-dlq` }),
+  );
+  if (relayDeadLetterQueueUrl === undefined) throw new Error('CreateQueue returned no URL for the relay DLQ');
+  return { queues, notificationsQueues, relayDeadLetterQueueUrl };
 }
 
 /** The environment a server process needs: what the CDK construct sets on the function, pointed at this machine. */

@@ -2,15 +2,15 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import type { BenchmarkResults } from '../../../bench/report.js';
+import { runBenchmark } from '../../../bench/benchmark.js';
+import { SYSTEM_NAMES } from '../../../bench/handler-level/systems.js';
+import type { BenchmarkResults } from '../../../bench/report/results.js';
 import {
   README_END_MARKER,
   README_START_MARKER,
   replaceBetweenMarkers,
   writeReport,
-} from '../../../bench/report.js';
-import { runBenchmark } from '../../../bench/run.js';
-import { SYSTEM_NAMES } from '../../../bench/systems.js';
+} from '../../../bench/report/write.js';
 
 /**
  * The benchmark with tiny sizes on the integration DynamoDB Local: its structure and its audit verdicts, never its

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { runPipeline } from '../../../local/pipeline.js';
+import { runPipeline } from '../../../local/pipeline/run.js';
 
 // The `npm start` pipeline, small: real server processes, real kill -9s, a real SIGSTOP zombie. It starts its own
 // DynamoDB Local and SQS emulator, as `npm start` does.

@@ -1,10 +1,13 @@
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
 import { toWireBody } from 'onceflow';
-import type { SentPayment } from '../lambda/app/ledger.js';
-import { seededRandom } from '../local/random.js';
+import type { SentPayment } from '../../lambda/app/ledger.js';
+import { seededRandom } from '../../local/support/random.js';
 
 /** SQS delivers at most 10 records per Lambda invocation; the bench uses full batches, as a busy queue does. */
 export const BATCH_SIZE = 10;
+
+/** Payments are spread over this many accounts in every handler-level stream. */
+export const ACCOUNTS = 1000;
 
 export const BENCH_QUEUE_ARN = 'arn:aws:sqs:us-east-1:000000000000:onceflow-bench';
 
@@ -38,7 +41,7 @@ export interface Workload {
 /** A deterministic stream of payments with the given share of duplicate deliveries. */
 export function buildWorkload(options: WorkloadOptions): Workload {
   const random = seededRandom(options.seed ?? 1);
-  const accounts = options.accounts ?? 1000;
+  const accounts = options.accounts ?? ACCOUNTS;
   const duplicateShare = options.duplicateShare ?? 0.3;
   const gap = (options.minimumDuplicateDistanceBatches ?? 8) * BATCH_SIZE;
   const payments: SentPayment[] = Array.from({ length: options.uniqueMessages }, (_, index) => ({

@@ -1,9 +1,9 @@
 import { type DynamoDBDocumentClient, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import type { SQSBatchItemFailure, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import type { MessageHandler } from 'onceflow';
-import { Outbox } from '../lambda/outbox/outbox.js';
-import { StagedTransaction } from '../lambda/sqs/transaction.js';
-import { readMessage } from '../lambda/sqs/wire-format.js';
+import { StagedTransaction } from '../../lambda/core/staged-writes.js';
+import { Outbox } from '../../lambda/outbox/outbox.js';
+import { readMessage } from '../../lambda/sqs/wire-format.js';
 
 /**
  * The at-least-once floor, with NO deduplication: runs the handler and applies its staged writes directly, one

@@ -7,39 +7,18 @@ import { IdempotencyConfig, makeIdempotent } from '@aws-lambda-powertools/idempo
 import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
-import { type DynamoDBClient, UpdateTimeToLiveCommand } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import { DynamoDBDocumentClient, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
 import { exactlyOnce, type MessageHandler } from 'onceflow';
-import { createClaimsTable, createTable, LOCAL_AWS_CONFIG } from 'onceflow/testing';
-import { type LedgerTables, ledgerHandler, ledgerWrites, readPayment } from '../lambda/app/ledger.js';
-import { type OnceflowMessage, readMessage } from '../lambda/sqs/wire-format.js';
-import { atLeastOnce } from '../local/at-least-once.js';
-import { createLedgerTables } from '../local/tables.js';
-
-export type SystemName = 'onceflow-lease' | 'onceflow-optimistic' | 'powertools' | 'raw-writes';
-
-export const SYSTEM_NAMES: readonly SystemName[] = [
-  'onceflow-lease',
-  'onceflow-optimistic',
-  'powertools',
-  'raw-writes',
-];
-
-export const SYSTEM_LABELS: Readonly<Record<SystemName, string>> = {
-  'onceflow-lease': 'Onceflow, lease mode',
-  'onceflow-optimistic': 'Onceflow, optimistic mode',
-  powertools: 'Powertools idempotency',
-  'raw-writes': 'Raw writes (no dedup)',
-};
+import { LOCAL_AWS_CONFIG } from 'onceflow/testing';
+import { type LedgerTables, ledgerWrites, readPayment } from '../../lambda/app/ledger.js';
+import { type OnceflowMessage, readMessage } from '../../lambda/sqs/wire-format.js';
+import { atLeastOnce } from '../../local/support/at-least-once.js';
 
 /** Onceflow's lease in the bench; crash scenarios move an injected clock past it. */
 export const BENCH_LEASE_MS = 60_000;
-
-/** Powertools' persistence layer: partition key `id`, TTL attribute `expiration` (its defaults). */
-const POWERTOOLS_KEY = 'id';
-const POWERTOOLS_TTL_ATTRIBUTE = 'expiration';
 
 /** What one container did with one batch. */
 export interface ContainerResult {
@@ -61,91 +40,8 @@ export interface ContainerOptions {
   readonly sideEffect?: (messageId: string) => Promise<void>;
 }
 
-/** A system under test, set up on its own freshly named tables. */
-export interface SystemUnderTest {
-  readonly name: SystemName;
-  readonly tables: LedgerTables;
-  /** Onceflow's claims table or Powertools' idempotency table; none for raw writes. */
-  readonly dedupTableName: string | undefined;
-  newContainer(options?: ContainerOptions): Container;
-}
-
-export interface SystemClients {
-  /** Creates tables; not metered. */
-  readonly admin: DynamoDBClient;
-  /** What the system under test sends with (metered, or armed to crash). */
-  readonly dynamoDb: DynamoDBClient;
-}
-
-/** Creates the system's tables (ledger plus its dedup table) and returns its container factory. */
-export async function setUpSystem(
-  name: SystemName,
-  clients: SystemClients,
-  tablePrefix: string,
-): Promise<SystemUnderTest> {
-  const tables: LedgerTables = {
-    accountsTableName: `${tablePrefix}-accounts`,
-    entriesTableName: `${tablePrefix}-entries`,
-  };
-  await createLedgerTables(clients.admin, tables);
-  const documentClient = DynamoDBDocumentClient.from(clients.dynamoDb, {
-    marshallOptions: { removeUndefinedValues: true },
-  });
-  switch (name) {
-    case 'onceflow-lease':
-    case 'onceflow-optimistic': {
-      const dedupTableName = `${tablePrefix}-claims`;
-      await createClaimsTable(clients.admin, dedupTableName);
-      const mode = name === 'onceflow-lease' ? 'lease' : 'optimistic';
-      return {
-        name,
-        tables,
-        dedupTableName,
-        newContainer: (options = {}) =>
-          onceflowContainer(withSideEffect(ledgerHandler(tables), options), {
-            tableName: dedupTableName,
-            documentClient,
-            mode,
-            clock: options.clock,
-          }),
-      };
-    }
-    case 'powertools': {
-      const dedupTableName = `${tablePrefix}-idempotency`;
-      await createTable(clients.admin, dedupTableName, { partitionKey: { name: POWERTOOLS_KEY, type: 'S' } });
-      await clients.admin.send(
-        new UpdateTimeToLiveCommand({
-          TableName: dedupTableName,
-          TimeToLiveSpecification: { AttributeName: POWERTOOLS_TTL_ATTRIBUTE, Enabled: true },
-        }),
-      );
-      return {
-        name,
-        tables,
-        dedupTableName,
-        newContainer: (options = {}) =>
-          powertoolsContainer({
-            tables,
-            sideEffect: options.sideEffect,
-            tableName: dedupTableName,
-            dynamoDb: clients.dynamoDb,
-            documentClient,
-            remainingTimeMs: options.remainingTimeMs ?? 60_000,
-          }),
-      };
-    }
-    case 'raw-writes':
-      return {
-        name,
-        tables,
-        dedupTableName: undefined,
-        newContainer: (options = {}) =>
-          rawContainer(withSideEffect(ledgerHandler(tables), options), documentClient),
-      };
-  }
-}
-
-function withSideEffect(handler: MessageHandler, options: ContainerOptions): MessageHandler {
+/** The handler with the container's external side effect run first, when it has one. */
+export function withSideEffect(handler: MessageHandler, options: ContainerOptions): MessageHandler {
   const { sideEffect } = options;
   if (sideEffect === undefined) return handler;
   return async (message, ctx) => {
@@ -154,7 +50,8 @@ function withSideEffect(handler: MessageHandler, options: ContainerOptions): Mes
   };
 }
 
-function onceflowContainer(
+/** Onceflow's consumer with the bench's lease and injected clock; its outcomes counted by kind. */
+export function onceflowContainer(
   handler: MessageHandler,
   options: {
     tableName: string;
@@ -193,7 +90,7 @@ function onceflowContainer(
  * handler made idempotent with makeIdempotent on the body's messageId, registerLambdaContext on every invocation,
  * and the handler's writes applied inside the idempotent function as one TransactWriteItems.
  */
-function powertoolsContainer(options: {
+export function powertoolsContainer(options: {
   tables: LedgerTables;
   sideEffect: ((messageId: string) => Promise<void>) | undefined;
   tableName: string;
@@ -249,7 +146,8 @@ function powertoolsLedgerWrites(tables: LedgerTables, message: OnceflowMessage) 
   return [{ Update: creditAccount }, { Put: appendEntry }];
 }
 
-function rawContainer(handler: MessageHandler, documentClient: DynamoDBDocumentClient): Container {
+/** The handler's writes applied on every delivery, duplicates included: the floor with no dedup. */
+export function rawContainer(handler: MessageHandler, documentClient: DynamoDBDocumentClient): Container {
   const consumer = atLeastOnce(handler, documentClient);
   return async (event) => {
     const { batchItemFailures } = await consumer(event);

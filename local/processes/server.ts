@@ -1,0 +1,124 @@
+/**
+ * One local "server": a separate OS process that polls the source queue the way the Lambda SQS event source
+ * mapping does and runs the ledger handler the stack deploys (`exactlyOnce(ledgerHandler())`, configured from the
+ * same environment variables). It also consumes the second stage, the notifications. The parent
+ * (`local/pipeline/fleet.ts`) can arm faults at points of the protocol (see `fault-injection.ts`).
+ */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { SQSClient } from '@aws-sdk/client-sqs';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { SQSEvent } from 'aws-lambda';
+import { type BatchReport, ENVIRONMENT, exactlyOnce, type MessageHandler } from 'onceflow';
+import { EventSourcePoller } from 'onceflow/testing';
+import {
+  APP_ENVIRONMENT,
+  readLedgerEnvironment,
+  readNotificationsTableName,
+} from '../../lambda/app/contract.js';
+import { ledgerHandler } from '../../lambda/app/ledger.js';
+import { notificationsHandler } from '../../lambda/app/notifications.js';
+import { atLeastOnce } from '../support/at-least-once.js';
+import { localSqs, requiredEnv, runChild, tell } from './child.js';
+import { ArmedFaults, injectServerFaults } from './fault-injection.js';
+import { type PipelineStage, SERVER_ENV, summarize } from './protocol.js';
+
+type ProcessBatch = (event: SQSEvent) => Promise<BatchReport>;
+
+interface Clients {
+  readonly dynamoDb: DynamoDBDocumentClient;
+  readonly sqs: SQSClient;
+}
+
+function required(name: string): string {
+  return requiredEnv('server', name);
+}
+
+function main(): void {
+  const queueUrl = required(SERVER_ENV.queueUrl);
+  const queueArn = required(SERVER_ENV.queueArn);
+  const faults = new ArmedFaults();
+  const clients: Clients = {
+    dynamoDb: DynamoDBDocumentClient.from(new DynamoDBClient({}), {
+      marshallOptions: { removeUndefinedValues: true },
+    }),
+    sqs: localSqs(),
+  };
+  injectServerFaults(faults, clients.dynamoDb, clients.sqs);
+  const batchSize = Number(process.env[SERVER_ENV.batchSize] ?? 10);
+  const poller = (pollQueueUrl: string, pollQueueArn: string, handler: ProcessBatch) =>
+    new EventSourcePoller({
+      sqs: clients.sqs,
+      queueUrl: pollQueueUrl,
+      queueArn: pollQueueArn,
+      batchSize,
+      waitTimeSeconds: 1,
+      handler,
+    });
+  const pollers = [
+    poller(queueUrl, queueArn, reporting('ledger', ledgerBatches(faults, clients))),
+    poller(
+      required(APP_ENVIRONMENT.notificationsQueueUrl),
+      required(SERVER_ENV.notificationsQueueArn),
+      reporting('notifications', notificationsBatches(clients)),
+    ),
+  ];
+  runChild({
+    onMessage: (message) => faults.handle(message),
+    start: () => {
+      setInterval(() => tell({ type: 'memory', rssMb: process.memoryUsage().rss / 2 ** 20 }), 1_000).unref();
+      for (const each of pollers) each.start();
+    },
+    stop: () => Promise.all(pollers.map((each) => each.stop())),
+  });
+}
+
+/** The first stage: the deployed ledger handler with the handler-level crash points and the zombie around it. */
+function ledgerBatches(faults: ArmedFaults, { dynamoDb, sqs }: Clients): ProcessBatch {
+  const { notificationsQueueUrl, ...ledgerTables } = readLedgerEnvironment(process.env);
+  const ledger = ledgerHandler(ledgerTables, { notificationsQueueUrl });
+  const handler: MessageHandler = async (message, ctx) => {
+    faults.crashIfArmed('after-claim');
+    await ledger(message, ctx);
+    faults.crashIfArmed('after-stage');
+    await faults.zombieIfArmed(message.messageId, ctx.fencingToken);
+  };
+  if (process.env[SERVER_ENV.unsafeNoDedup] !== '1')
+    return exactlyOnce(handler, { dynamoDb, sqs }).processBatch;
+  const unsafe = atLeastOnce(ledger, dynamoDb, { outboxTableName: process.env[ENVIRONMENT.outboxTableName] });
+  return async (event) => {
+    const response = await unsafe(event);
+    const failed = new Set(response.batchItemFailures.map((f) => f.itemIdentifier));
+    return {
+      batchItemFailures: response.batchItemFailures,
+      outcomes: event.Records.map((record) => ({
+        sqsMessageId: record.messageId,
+        messageId: undefined,
+        kind: failed.has(record.messageId) ? 'Retried' : 'Processed',
+        takeover: false,
+      })),
+    };
+  };
+}
+
+/** The second stage: notifications from the ledger's outbox, deduplicated by their own Onceflow consumer. */
+function notificationsBatches({ dynamoDb, sqs }: Clients): ProcessBatch {
+  return exactlyOnce(notificationsHandler(readNotificationsTableName(process.env)), {
+    // A pure DynamoDB write with no external side effect: optimistic mode saves the claim request.
+    mode: 'optimistic',
+    dynamoDb,
+    sqs,
+    sourceQueueUrl: required(APP_ENVIRONMENT.notificationsQueueUrl),
+    deadLetterQueueUrl: required(SERVER_ENV.notificationsDeadLetterQueueUrl),
+  }).processBatch;
+}
+
+/** Tells the parent what each batch came to. */
+function reporting(stage: PipelineStage, processBatch: ProcessBatch): ProcessBatch {
+  return async (event) => {
+    const report = await processBatch(event);
+    tell({ type: 'batch', stage, ...summarize(report, event, Date.now()) });
+    return report;
+  };
+}
+
+main();
