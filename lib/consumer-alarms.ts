@@ -5,6 +5,7 @@ import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import type { ConsumerMetrics } from './consumer-metrics.js';
 import { ALARM_DEFAULTS } from './exactly-once-consumer-defaults.js';
+import type { OutboxRelayMetrics } from './outbox-relay-metrics.js';
 
 /**
  * Alarm thresholds of one consumer. Each alarm fires when its metric goes above the threshold within one period.
@@ -40,6 +41,114 @@ export interface ConsumerAlarmThresholds {
   /** Messages the relay DLQ may hold before alarming (only with an outbox). @default 0 */
   readonly relayDeadLetterQueueMaxVisibleMessages?: number;
 }
+
+/** The thresholds the alarms compare with, defaults filled in; the period belongs to the metrics. */
+type Thresholds = Required<Omit<ConsumerAlarmThresholds, 'period'>>;
+
+/** One alarm: it fires when `metric` goes above `threshold` within one period. */
+interface AlarmDefinition<Metrics> {
+  /** The construct id, from which the logical id and the alarm name derive. */
+  readonly id: string;
+  readonly metric: (metrics: Metrics) => IMetric;
+  readonly threshold: (t: Thresholds) => number;
+  readonly description: (t: Thresholds) => string;
+}
+
+/** The alarms every consumer has, in the order they are created. */
+const CONSUMER_ALARMS = [
+  {
+    id: 'DeadLetterQueueNotEmpty',
+    metric: (m) => m.deadLetterQueueVisibleMessages(),
+    threshold: (t) => t.deadLetterQueueMaxVisibleMessages,
+    description: (t) =>
+      `The DLQ holds more than ${t.deadLetterQueueMaxVisibleMessages} messages. Read their error attributes, fix, then redrive.`,
+  },
+  {
+    id: 'OldestMessageTooOld',
+    metric: (m) => m.oldestMessageAgeInSeconds(),
+    threshold: (t) => t.oldestMessageMaxAge.toSeconds(),
+    description: (t) =>
+      `The oldest source message is older than ${t.oldestMessageMaxAge.toHumanString()}: consumers fall behind.`,
+  },
+  {
+    id: 'FunctionErrors',
+    metric: (m) => m.functionErrors(),
+    threshold: (t) => t.functionMaxErrorsPerPeriod,
+    description: (t) =>
+      `More than ${t.functionMaxErrorsPerPeriod} whole-invocation failures per period; the batch is retried as a whole.`,
+  },
+  {
+    id: 'FunctionThrottles',
+    metric: (m) => m.functionThrottles(),
+    threshold: (t) => t.functionMaxThrottlesPerPeriod,
+    description: (t) => `More than ${t.functionMaxThrottlesPerPeriod} throttled invocations per period.`,
+  },
+  {
+    id: 'TableThrottledRequests',
+    metric: (m) => m.tableThrottledRequests(),
+    threshold: (t) => t.tableMaxThrottledRequestsPerPeriod,
+    description: (t) =>
+      `More than ${t.tableMaxThrottledRequestsPerPeriod} throttled claims-table requests per period.`,
+  },
+  {
+    id: 'TableSystemErrors',
+    metric: (m) => m.tableSystemErrors(),
+    threshold: (t) => t.tableMaxSystemErrorsPerPeriod,
+    description: (t) =>
+      `More than ${t.tableMaxSystemErrorsPerPeriod} DynamoDB system errors on the claims table per period.`,
+  },
+  {
+    id: 'Parked',
+    metric: (m) => m.parked(),
+    threshold: (t) => t.maxParkedPerPeriod,
+    description: (t) =>
+      `More than ${t.maxParkedPerPeriod} messages parked in the DLQ per period (permanent errors).`,
+  },
+  {
+    id: 'ZombieRejected',
+    metric: (m) => m.zombieRejected(),
+    threshold: (t) => t.maxZombieRejectedPerPeriod,
+    description: (t) =>
+      `More than ${t.maxZombieRejectedPerPeriod} commits refused after a takeover per period: the lease may be too short.`,
+  },
+  {
+    id: 'TakeoverRate',
+    metric: (m) => m.takeoverPercent(),
+    threshold: (t) => t.maxTakeoverPercent,
+    description: (t) =>
+      `More than ${t.maxTakeoverPercent}% of processed messages needed a takeover: consumers crash or time out.`,
+  },
+] as const satisfies readonly AlarmDefinition<ConsumerMetrics>[];
+
+/** The alarms of the outbox relay, created after the consumer's when the consumer has an outbox. */
+const RELAY_ALARMS = [
+  {
+    id: 'RelayErrors',
+    metric: (relay) => relay.errors(),
+    threshold: (t) => t.relayMaxErrorsPerPeriod,
+    description: (t) =>
+      `More than ${t.relayMaxErrorsPerPeriod} failed outbox relay invocations per period; the stream batch is retried.`,
+  },
+  {
+    id: 'RelayIteratorAge',
+    metric: (relay) => relay.iteratorAgeInMilliseconds(),
+    threshold: (t) => t.relayMaxIteratorAge.toMilliseconds(),
+    description: (t) =>
+      `The outbox relay reads stream records older than ${t.relayMaxIteratorAge.toHumanString()}: ` +
+      'committed messages wait to be sent.',
+  },
+  {
+    id: 'RelayDeadLetterQueueNotEmpty',
+    metric: (relay) => relay.deadLetterQueueVisibleMessages(),
+    threshold: (t) => t.relayDeadLetterQueueMaxVisibleMessages,
+    description: (t) =>
+      `The relay DLQ holds more than ${t.relayDeadLetterQueueMaxVisibleMessages} messages: outbox items that ` +
+      'could not be delivered. Read their reason, fix, then resend.',
+  },
+] as const satisfies readonly AlarmDefinition<OutboxRelayMetrics>[];
+
+type ConsumerAlarmId = (typeof CONSUMER_ALARMS)[number]['id'];
+type RelayAlarmId = (typeof RELAY_ALARMS)[number]['id'];
 
 export interface ConsumerAlarmsProps {
   readonly metrics: ConsumerMetrics;
@@ -85,119 +194,33 @@ export class ConsumerAlarms extends Construct {
 
   constructor(scope: Construct, id: string, props: ConsumerAlarmsProps) {
     super(scope, id);
-    const t = resolveAlarmThresholds(props.thresholds);
-    const m = props.metrics;
-    const above = (alarmId: string, metric: IMetric, threshold: number, description: string): Alarm =>
-      new Alarm(this, alarmId, {
-        metric,
-        threshold,
-        evaluationPeriods: 1,
-        comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
-        // No datapoint means no event (or an idle queue or function), never a hidden failure: see the class doc.
-        treatMissingData: TreatMissingData.NOT_BREACHING,
-        alarmDescription: description,
-      });
+    const thresholds = resolveAlarmThresholds(props.thresholds);
+    const relay = props.metrics.relay;
+    const alarms = new Map([
+      ...createAlarms(this, CONSUMER_ALARMS, props.metrics, thresholds),
+      ...(relay === undefined ? [] : createAlarms(this, RELAY_ALARMS, relay, thresholds)),
+    ]);
+    const consumerAlarm = (alarmId: ConsumerAlarmId): Alarm => {
+      const alarm = alarms.get(alarmId);
+      // Every consumer alarm is created above; this keeps the compiler honest.
+      if (alarm === undefined) throw new Error(`The consumer alarm ${alarmId} was not created.`);
+      return alarm;
+    };
+    const relayAlarm = (alarmId: RelayAlarmId): Alarm | undefined => alarms.get(alarmId);
 
-    this.deadLetterQueueNotEmpty = above(
-      'DeadLetterQueueNotEmpty',
-      m.deadLetterQueueVisibleMessages(),
-      t.deadLetterQueueMaxVisibleMessages,
-      `The DLQ holds more than ${t.deadLetterQueueMaxVisibleMessages} messages. Read their error attributes, fix, then redrive.`,
-    );
-    this.oldestMessageTooOld = above(
-      'OldestMessageTooOld',
-      m.oldestMessageAgeInSeconds(),
-      t.oldestMessageMaxAge.toSeconds(),
-      `The oldest source message is older than ${t.oldestMessageMaxAge.toHumanString()}: consumers fall behind.`,
-    );
-    this.functionErrors = above(
-      'FunctionErrors',
-      m.functionErrors(),
-      t.functionMaxErrorsPerPeriod,
-      `More than ${t.functionMaxErrorsPerPeriod} whole-invocation failures per period; the batch is retried as a whole.`,
-    );
-    this.functionThrottles = above(
-      'FunctionThrottles',
-      m.functionThrottles(),
-      t.functionMaxThrottlesPerPeriod,
-      `More than ${t.functionMaxThrottlesPerPeriod} throttled invocations per period.`,
-    );
-    this.tableThrottledRequests = above(
-      'TableThrottledRequests',
-      m.tableThrottledRequests(),
-      t.tableMaxThrottledRequestsPerPeriod,
-      `More than ${t.tableMaxThrottledRequestsPerPeriod} throttled claims-table requests per period.`,
-    );
-    this.tableSystemErrors = above(
-      'TableSystemErrors',
-      m.tableSystemErrors(),
-      t.tableMaxSystemErrorsPerPeriod,
-      `More than ${t.tableMaxSystemErrorsPerPeriod} DynamoDB system errors on the claims table per period.`,
-    );
-    this.parked = above(
-      'Parked',
-      m.parked(),
-      t.maxParkedPerPeriod,
-      `More than ${t.maxParkedPerPeriod} messages parked in the DLQ per period (permanent errors).`,
-    );
-    this.zombieRejected = above(
-      'ZombieRejected',
-      m.zombieRejected(),
-      t.maxZombieRejectedPerPeriod,
-      `More than ${t.maxZombieRejectedPerPeriod} commits refused after a takeover per period: the lease may be too short.`,
-    );
-    this.takeoverRate = above(
-      'TakeoverRate',
-      m.takeoverPercent(),
-      t.maxTakeoverPercent,
-      `More than ${t.maxTakeoverPercent}% of processed messages needed a takeover: consumers crash or time out.`,
-    );
-
-    const relay = m.relay;
-    this.relayErrors =
-      relay === undefined
-        ? undefined
-        : above(
-            'RelayErrors',
-            relay.errors(),
-            t.relayMaxErrorsPerPeriod,
-            `More than ${t.relayMaxErrorsPerPeriod} failed outbox relay invocations per period; the stream batch is retried.`,
-          );
-    this.relayIteratorAge =
-      relay === undefined
-        ? undefined
-        : above(
-            'RelayIteratorAge',
-            relay.iteratorAgeInMilliseconds(),
-            t.relayMaxIteratorAge.toMilliseconds(),
-            `The outbox relay reads stream records older than ${t.relayMaxIteratorAge.toHumanString()}: ` +
-              'committed messages wait to be sent.',
-          );
-    this.relayDeadLetterQueueNotEmpty =
-      relay === undefined
-        ? undefined
-        : above(
-            'RelayDeadLetterQueueNotEmpty',
-            relay.deadLetterQueueVisibleMessages(),
-            t.relayDeadLetterQueueMaxVisibleMessages,
-            `The relay DLQ holds more than ${t.relayDeadLetterQueueMaxVisibleMessages} messages: outbox items that ` +
-              'could not be delivered. Read their reason, fix, then resend.',
-          );
-
-    this.all = [
-      this.deadLetterQueueNotEmpty,
-      this.oldestMessageTooOld,
-      this.functionErrors,
-      this.functionThrottles,
-      this.tableThrottledRequests,
-      this.tableSystemErrors,
-      this.parked,
-      this.zombieRejected,
-      this.takeoverRate,
-      ...[this.relayErrors, this.relayIteratorAge, this.relayDeadLetterQueueNotEmpty].filter(
-        (alarm) => alarm !== undefined,
-      ),
-    ];
+    this.deadLetterQueueNotEmpty = consumerAlarm('DeadLetterQueueNotEmpty');
+    this.oldestMessageTooOld = consumerAlarm('OldestMessageTooOld');
+    this.functionErrors = consumerAlarm('FunctionErrors');
+    this.functionThrottles = consumerAlarm('FunctionThrottles');
+    this.tableThrottledRequests = consumerAlarm('TableThrottledRequests');
+    this.tableSystemErrors = consumerAlarm('TableSystemErrors');
+    this.parked = consumerAlarm('Parked');
+    this.zombieRejected = consumerAlarm('ZombieRejected');
+    this.takeoverRate = consumerAlarm('TakeoverRate');
+    this.relayErrors = relayAlarm('RelayErrors');
+    this.relayIteratorAge = relayAlarm('RelayIteratorAge');
+    this.relayDeadLetterQueueNotEmpty = relayAlarm('RelayDeadLetterQueueNotEmpty');
+    this.all = [...alarms.values()];
     if (props.alarmTopic !== undefined) {
       const action = new SnsAction(props.alarmTopic);
       for (const alarm of this.all) alarm.addAlarmAction(action);
@@ -205,13 +228,31 @@ export class ConsumerAlarms extends Construct {
   }
 }
 
-/** Merges the user's thresholds over the defaults, field by field. */
-export function resolveAlarmThresholds(
-  thresholds: ConsumerAlarmThresholds = {},
-): Required<ConsumerAlarmThresholds> {
+/** Creates one alarm per definition in `scope`, in table order, each keyed by its construct id. */
+function createAlarms<Metrics>(
+  scope: Construct,
+  definitions: readonly AlarmDefinition<Metrics>[],
+  metrics: Metrics,
+  thresholds: Thresholds,
+): [string, Alarm][] {
+  return definitions.map((definition) => [
+    definition.id,
+    new Alarm(scope, definition.id, {
+      metric: definition.metric(metrics),
+      threshold: definition.threshold(thresholds),
+      evaluationPeriods: 1,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+      // No datapoint means no event (or an idle queue or function), never a hidden failure: see the class doc.
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+      alarmDescription: definition.description(thresholds),
+    }),
+  ]);
+}
+
+/** Merges the user's thresholds over the defaults, field by field; `undefined` keeps the default. */
+function resolveAlarmThresholds(thresholds: ConsumerAlarmThresholds = {}): Thresholds {
   const d = ALARM_DEFAULTS;
   return {
-    period: thresholds.period ?? d.period,
     deadLetterQueueMaxVisibleMessages:
       thresholds.deadLetterQueueMaxVisibleMessages ?? d.deadLetterQueueMaxVisibleMessages,
     oldestMessageMaxAge: thresholds.oldestMessageMaxAge ?? d.oldestMessageMaxAge,

@@ -1,38 +1,10 @@
 import { Duration } from 'aws-cdk-lib';
 import { CLAIMS_TABLE } from '../lambda/contract/index.js';
+import type { ConsumerTimingSettings } from './consumer-settings.js';
 import {
-  CLOCK_SKEW_MARGIN,
   MIN_MAX_RECEIVE_COUNT,
   VISIBILITY_TIMEOUT_FUNCTION_TIMEOUT_FACTOR,
 } from './exactly-once-consumer-defaults.js';
-
-/** The settings the DESIGN.md section 4 invariants relate, after defaults are merged and existing queues read. */
-export interface ConsumerTimingSettings {
-  readonly functionTimeout: Duration;
-  /** How far worker clocks may disagree. @default CLOCK_SKEW_MARGIN (30 seconds) */
-  readonly clockSkewMargin?: Duration;
-  readonly leaseDuration: Duration;
-  readonly visibilityTimeout: Duration;
-  readonly retentionPeriod: Duration;
-  readonly deliveryDelay: Duration;
-  readonly producerRetryHorizon: Duration;
-  readonly dedupWindow: Duration;
-  readonly fifo: boolean;
-  readonly batchSize: number;
-  readonly maxBatchingWindow: Duration | undefined;
-  readonly maxConcurrency: number;
-  /** Whether the queue is one the user passed in: the fixes then point at that queue, not at construct props. */
-  readonly existingQueue: boolean;
-  /** Undefined when an existing queue has no dead-letter queue. */
-  readonly deadLetterQueue:
-    | {
-        readonly maxReceiveCount: number;
-        /** Undefined when the DLQ is imported and its retention cannot be read at synth time. */
-        readonly retentionPeriod: Duration | undefined;
-        readonly fifo: boolean;
-      }
-    | undefined;
-}
 
 /** Which construct props were given, for the "either this or that" rules. */
 export interface ConsumerPropsPresence {
@@ -143,12 +115,11 @@ export function findTimingViolations(settings: ConsumerTimingSettings): string[]
 }
 
 function leaseViolations(s: ConsumerTimingSettings): string[] {
-  const margin = s.clockSkewMargin ?? CLOCK_SKEW_MARGIN;
-  const minimum = s.functionTimeout.plus(margin);
+  const minimum = s.functionTimeout.plus(s.clockSkewMargin);
   if (seconds(s.leaseDuration) >= seconds(minimum)) return [];
   return [
     `leaseDuration (${human(s.leaseDuration)}) is shorter than functionTimeout (${human(s.functionTimeout)}) + ` +
-      `clock-skew margin (${human(margin)}) = ${human(minimum)}; the lease could end while Lambda is ` +
+      `clock-skew margin (${human(s.clockSkewMargin)}) = ${human(minimum)}; the lease could end while Lambda is ` +
       'still running the handler, and another consumer would take the message over. ' +
       `Fix: set leaseDuration to at least ${human(minimum)}, or lower functionTimeout.`,
   ];

@@ -2,7 +2,8 @@
 export class OnceflowConstructError extends Error {
   constructor(message: string, options?: ErrorOptions) {
     super(message, options);
-    this.name = 'OnceflowConstructError';
+    // The subclass's own name, as the runtime's errors do, so no subclass repeats it.
+    this.name = new.target.name;
   }
 }
 
@@ -22,7 +23,6 @@ export class ConsumerConfigurationError extends OnceflowConstructError {
       `ExactlyOnceConsumer ${constructPath} has ${violations.length} configuration ${plural}:\n` +
         violations.map((violation, index) => `${index + 1}. ${violation}`).join('\n'),
     );
-    this.name = 'ConsumerConfigurationError';
     this.constructPath = constructPath;
     this.violations = violations;
   }
@@ -35,7 +35,6 @@ export class ContextValueError extends OnceflowConstructError {
 
   constructor(key: string, value: unknown, expected: string) {
     super(`CDK context value ${key}=${JSON.stringify(value)} is not ${expected}.`);
-    this.name = 'ContextValueError';
     this.key = key;
     this.value = value;
   }

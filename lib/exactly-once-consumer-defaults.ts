@@ -93,10 +93,7 @@ export const OUTBOX_DEFAULTS = {
 } as const;
 
 /** The default lease: the longest an invocation can live, plus the clock-skew margin. */
-export function defaultLeaseDuration(
-  functionTimeout: Duration,
-  clockSkewMargin = CLOCK_SKEW_MARGIN,
-): Duration {
+export function defaultLeaseDuration(functionTimeout: Duration, clockSkewMargin: Duration): Duration {
   return functionTimeout.plus(clockSkewMargin);
 }
 

@@ -6,16 +6,17 @@
 export { ClaimsTable, type ClaimsTableProps } from './claims-table.js';
 export { ConsumerAlarms, type ConsumerAlarmsProps, type ConsumerAlarmThresholds } from './consumer-alarms.js';
 export { ConsumerDashboard, type ConsumerDashboardProps } from './consumer-dashboard.js';
-export { type ConsumerTimingSettings, findTimingViolations } from './consumer-invariants.js';
+export { findTimingViolations } from './consumer-invariants.js';
 export { ConsumerMetrics, type ConsumerMetricsProps } from './consumer-metrics.js';
-export { ConsumerConfigurationError, OnceflowConstructError } from './errors.js';
 export {
   type ConsumerMode,
-  ExactlyOnceConsumer,
-  type ExactlyOnceConsumerProps,
+  type ConsumerSettingsInput,
+  type ConsumerTimingSettings,
   type ExactlyOnceConsumerSettings,
   resolveConsumerSettings,
-} from './exactly-once-consumer.js';
+} from './consumer-settings.js';
+export { ConsumerConfigurationError, OnceflowConstructError } from './errors.js';
+export { ExactlyOnceConsumer, type ExactlyOnceConsumerProps } from './exactly-once-consumer.js';
 export {
   ALARM_DEFAULTS,
   CLOCK_SKEW_MARGIN,

@@ -77,44 +77,45 @@ export class OnceflowStack extends Stack {
     });
     this.ledger.grantLedgerWrites(this.consumer.function);
 
-    const output = (name: string, value: string, description: string) =>
-      new CfnOutput(this, name, { value, description });
-    output('QueueUrl', this.consumer.queue.queueUrl, 'Send ledger messages here.');
-    output('DeadLetterQueueUrl', this.consumer.deadLetterQueue.queueUrl, 'Parked and exhausted messages.');
-    output('ClaimsTableName', this.consumer.table.tableName, 'One claim record per messageId.');
-    output('AccountsTableName', this.ledger.accounts.tableName, 'Balance per account.');
-    output('EntriesTableName', this.ledger.entries.tableName, 'One entry per applied messageId.');
-    output('FunctionName', this.consumer.function.functionName, 'The consumer function.');
-    output('DashboardName', this.consumer.dashboard.dashboard.dashboardName, 'The CloudWatch dashboard.');
-    const outbox = this.consumer.outbox;
-    if (outbox !== undefined) {
-      output('OutboxTableName', outbox.table.tableName, 'Notifications staged by committed ledger messages.');
-      output('RelayFunctionName', outbox.relayFunction.functionName, 'The outbox relay function.');
-      output(
-        'RelayDeadLetterQueueUrl',
-        outbox.relayDeadLetterQueue.queueUrl,
-        'Undeliverable outbox items and exhausted stream batches.',
-      );
-    }
+    addOutputs(this);
+  }
+}
+
+/** What `cdk deploy` prints: where to send messages, and the names to look things up by. */
+function addOutputs(stack: OnceflowStack): void {
+  const output = (name: string, value: string, description: string) =>
+    new CfnOutput(stack, name, { value, description });
+  output('QueueUrl', stack.consumer.queue.queueUrl, 'Send ledger messages here.');
+  output('DeadLetterQueueUrl', stack.consumer.deadLetterQueue.queueUrl, 'Parked and exhausted messages.');
+  output('ClaimsTableName', stack.consumer.table.tableName, 'One claim record per messageId.');
+  output('AccountsTableName', stack.ledger.accounts.tableName, 'Balance per account.');
+  output('EntriesTableName', stack.ledger.entries.tableName, 'One entry per applied messageId.');
+  output('FunctionName', stack.consumer.function.functionName, 'The consumer function.');
+  output('DashboardName', stack.consumer.dashboard.dashboard.dashboardName, 'The CloudWatch dashboard.');
+  const outbox = stack.consumer.outbox;
+  if (outbox !== undefined) {
+    output('OutboxTableName', outbox.table.tableName, 'Notifications staged by committed ledger messages.');
+    output('RelayFunctionName', outbox.relayFunction.functionName, 'The outbox relay function.');
     output(
-      'NotificationsQueueUrl',
-      this.notifications.queue.queueUrl,
-      'Where the relay sends notifications.',
-    );
-    output(
-      'NotificationsDeadLetterQueueUrl',
-      this.notifications.deadLetterQueue.queueUrl,
-      'Parked and exhausted notifications.',
-    );
-    output(
-      'NotificationsTableName',
-      this.ledger.notifications.tableName,
-      'One item per applied notification.',
-    );
-    output(
-      'NotificationsDashboardName',
-      this.notifications.dashboard.dashboard.dashboardName,
-      'The notifications stage dashboard.',
+      'RelayDeadLetterQueueUrl',
+      outbox.relayDeadLetterQueue.queueUrl,
+      'Undeliverable outbox items and exhausted stream batches.',
     );
   }
+  output('NotificationsQueueUrl', stack.notifications.queue.queueUrl, 'Where the relay sends notifications.');
+  output(
+    'NotificationsDeadLetterQueueUrl',
+    stack.notifications.deadLetterQueue.queueUrl,
+    'Parked and exhausted notifications.',
+  );
+  output(
+    'NotificationsTableName',
+    stack.ledger.notifications.tableName,
+    'One item per applied notification.',
+  );
+  output(
+    'NotificationsDashboardName',
+    stack.notifications.dashboard.dashboard.dashboardName,
+    'The notifications stage dashboard.',
+  );
 }

@@ -10,12 +10,13 @@ import {
 } from 'aws-cdk-lib/aws-lambda';
 import { SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type { LogGroup } from 'aws-cdk-lib/aws-logs';
-import { type IQueue, Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import type { IQueue, Queue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { DEFAULT_SERVICE_NAME, toRelayEnvironment } from '../lambda/contract/index.js';
 import { acknowledgeRule } from './acknowledge-rule.js';
 import { createFunctionLogGroup, createFunctionRole, createPrebuiltFunction } from './bundled-function.js';
-import { DEAD_LETTER_QUEUE_RETENTION_PERIOD, OUTBOX_DEFAULTS } from './exactly-once-consumer-defaults.js';
+import { createDeadLetterQueue } from './consumer-queues.js';
+import { OUTBOX_DEFAULTS } from './exactly-once-consumer-defaults.js';
 import { OutboxTable } from './outbox-table.js';
 import { prebuiltFunctionDirectory } from './package-assets.js';
 
@@ -72,11 +73,7 @@ export class TransactionalOutbox extends Construct {
       removalPolicy: props.tableRemovalPolicy ?? OUTBOX_DEFAULTS.tableRemovalPolicy,
     }).table;
 
-    this.relayDeadLetterQueue = new Queue(this, 'RelayDeadLetterQueue', {
-      encryption: QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      retentionPeriod: DEAD_LETTER_QUEUE_RETENTION_PERIOD,
-    });
+    this.relayDeadLetterQueue = createDeadLetterQueue(this, 'RelayDeadLetterQueue');
     acknowledgeRule(
       this.relayDeadLetterQueue,
       'AwsSolutions-SQS3',
@@ -105,24 +102,7 @@ export class TransactionalOutbox extends Construct {
       }),
     });
 
-    // What the event source mapping reads. ListStreams has no resource type in IAM, so grantStreamRead puts it
-    // on "*"; the stream reads themselves are scoped to this table's stream.
-    this.table.grantStreamRead(this.relayRole);
-    acknowledgeRule(
-      this.relayRole,
-      'AwsSolutions-IAM5[Resource::*]',
-      'dynamodb:ListStreams, which the DynamoDB stream event source mapping needs, supports no resource-level ' +
-        'permission; it lists stream ARNs only. Every other action of this role is scoped to one resource.',
-    );
-    // Deleting is how the relay marks an item delivered.
-    // Delivered items are deleted 25 to a request; BatchWriteItem is authorized by its own action.
-    this.table.grant(this.relayRole, 'dynamodb:BatchWriteItem');
-    this.relayDeadLetterQueue.grant(this.relayRole, 'sqs:SendMessage');
-    for (const target of props.targets) {
-      target.grant(this.relayRole, 'sqs:SendMessage');
-      // A target encrypted with a customer key also needs the key to send.
-      target.encryptionMasterKey?.grant(this.relayRole, 'kms:GenerateDataKey', 'kms:Decrypt');
-    }
+    grantRelayRuntime(this, props.targets);
 
     // A table created with a stream always has its ARN; this keeps the compiler honest.
     const streamArn = this.table.tableStreamArn;
@@ -141,5 +121,31 @@ export class TransactionalOutbox extends Construct {
       // Only new items are work; the relay's own deletes and TTL expiry would otherwise invoke it for nothing.
       filters: [FilterCriteria.filter({ eventName: FilterRule.isEqual('INSERT') })],
     });
+  }
+}
+
+/** Grants the relay's role what the relay and its stream mapping call: each action on its own resource. */
+function grantRelayRuntime(
+  outbox: Pick<TransactionalOutbox, 'relayRole' | 'table' | 'relayDeadLetterQueue'>,
+  targets: readonly IQueue[],
+): void {
+  const role = outbox.relayRole;
+  // What the event source mapping reads. ListStreams has no resource type in IAM, so grantStreamRead puts it
+  // on "*"; the stream reads themselves are scoped to this table's stream.
+  outbox.table.grantStreamRead(role);
+  acknowledgeRule(
+    role,
+    'AwsSolutions-IAM5[Resource::*]',
+    'dynamodb:ListStreams, which the DynamoDB stream event source mapping needs, supports no resource-level ' +
+      'permission; it lists stream ARNs only. Every other action of this role is scoped to one resource.',
+  );
+  // Deleting is how the relay marks an item delivered.
+  // Delivered items are deleted 25 to a request; BatchWriteItem is authorized by its own action.
+  outbox.table.grant(role, 'dynamodb:BatchWriteItem');
+  outbox.relayDeadLetterQueue.grant(role, 'sqs:SendMessage');
+  for (const target of targets) {
+    target.grant(role, 'sqs:SendMessage');
+    // A target encrypted with a customer key also needs the key to send.
+    target.encryptionMasterKey?.grant(role, 'kms:GenerateDataKey', 'kms:Decrypt');
   }
 }

@@ -23,7 +23,6 @@ import { createLedgerTables, createNotificationsTable } from './tables.js';
  * one machine has one clock (1 s skew margin), and a 2 s "function timeout" lets takeovers happen in seconds.
  */
 export const LOCAL_CONSUMER_SETTINGS = resolveConsumerSettings({
-  entry: 'lambda/handlers/ledger.ts',
   functionTimeout: Duration.seconds(2),
   clockSkewMargin: Duration.seconds(1),
 });

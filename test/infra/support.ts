@@ -1,7 +1,9 @@
 import { fileURLToPath } from 'node:url';
-import { App } from 'aws-cdk-lib';
-import { Match, type Template } from 'aws-cdk-lib/assertions';
+import { App, Stack } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { Queue } from 'aws-cdk-lib/aws-sqs';
 import { expect } from 'vitest';
+import { ExactlyOnceConsumer, type ExactlyOnceConsumerProps } from '../../lib/exactly-once-consumer.js';
 
 /** A handler entry that bundles in milliseconds and does not depend on the runtime under construction. */
 export const FIXTURE_ENTRY = fileURLToPath(new URL('./fixtures/noop-handler.ts', import.meta.url));
@@ -9,6 +11,31 @@ export const FIXTURE_ENTRY = fileURLToPath(new URL('./fixtures/noop-handler.ts',
 /** An app that skips bundling: for tests about the template, not the code asset. */
 export function appWithoutBundling(): App {
   return new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+}
+
+/**
+ * A consumer of the fixture handler, `Consumer` in a stack `Test` of its own, with `props` and what `build` makes
+ * in that stack. Bundling is skipped unless `app` asks for it.
+ */
+export function synth(
+  props: Partial<ExactlyOnceConsumerProps> = {},
+  build?: (stack: Stack) => Partial<ExactlyOnceConsumerProps>,
+  app: App = appWithoutBundling(),
+) {
+  const stack = new Stack(app, 'Test');
+  const consumer = new ExactlyOnceConsumer(stack, 'Consumer', {
+    entry: FIXTURE_ENTRY,
+    ...props,
+    ...build?.(stack),
+  });
+  return { stack, consumer, template: Template.fromStack(stack) };
+}
+
+/** A consumer with an outbox that sends to one queue of the same stack. */
+export function synthWithOutbox() {
+  return synth({}, (stack) => ({
+    outbox: { targets: [new Queue(stack, 'Downstream', { enforceSSL: true })] },
+  }));
 }
 
 /** Every action the policies attached to `roleLogicalId` allow, with the resources each is allowed on. */
