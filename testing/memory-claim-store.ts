@@ -6,6 +6,7 @@ import {
   type ClaimResult,
   type CommitEntry,
   type CommitOutcome,
+  grantedClaim,
   type ParkResult,
   refusal,
 } from '../lambda/core/claim-results.js';
@@ -103,18 +104,7 @@ export class MemoryClaimStore implements ClaimStorePort {
     const previous = old === undefined ? undefined : toClaimRecord(old);
     return {
       kind: 'Claimed',
-      claim: {
-        messageId,
-        leaseToken,
-        fencingToken: (previous?.fencingToken ?? 0) + 1,
-        attempt: (previous?.attempts ?? 0) + 1,
-        leaseExpiresAtMs,
-        // Same test as ClaimStore: the old record was PROCESSING and not past its dedup window. A lease ended
-        // by release() (leaseExpiresAtMs 0) therefore also counts as a takeover.
-        takeover:
-          previous?.status === ClaimStatus.PROCESSING &&
-          previous.expiresAtEpochSeconds >= Math.floor(nowMs / 1000),
-      },
+      claim: grantedClaim({ messageId, leaseToken, leaseExpiresAtMs }, previous, nowMs),
     };
   }
 

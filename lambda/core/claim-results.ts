@@ -77,3 +77,22 @@ export function unavailable(
   }
   return new ClaimStoreUnavailableError(operation, messageId, errorName(error), { cause: error });
 }
+
+/**
+ * The claim a successful conditional claim grants, from the record it replaced (ALL_OLD): fencing token and
+ * attempt one above the old ones, and a takeover when the old record was PROCESSING within its window.
+ */
+export function grantedClaim(
+  claim: { readonly messageId: string; readonly leaseToken: string; readonly leaseExpiresAtMs: number },
+  previous: ClaimRecord | undefined,
+  nowMs: number,
+): Claim {
+  return {
+    ...claim,
+    fencingToken: (previous?.fencingToken ?? 0) + 1,
+    attempt: (previous?.attempts ?? 0) + 1,
+    takeover:
+      previous?.status === ClaimStatus.PROCESSING &&
+      previous.expiresAtEpochSeconds >= Math.floor(nowMs / 1000),
+  };
+}

@@ -10,6 +10,7 @@ import {
   type ClaimResult,
   type CommitEntry,
   type CommitOutcome,
+  grantedClaim,
   type OptimisticCommitResult,
   type ParkResult,
   refusal,
@@ -98,15 +99,7 @@ export class ClaimStore {
       const old = previous === undefined ? undefined : toClaimRecord(previous);
       return {
         kind: 'Claimed',
-        claim: {
-          messageId,
-          leaseToken,
-          fencingToken: (old?.fencingToken ?? 0) + 1,
-          attempt: (old?.attempts ?? 0) + 1,
-          leaseExpiresAtMs,
-          takeover:
-            old?.status === ClaimStatus.PROCESSING && old.expiresAtEpochSeconds >= Math.floor(nowMs / 1000),
-        },
+        claim: grantedClaim({ messageId, leaseToken, leaseExpiresAtMs }, old, nowMs),
       };
     } catch (error) {
       const failure = readConditionFailure(error);
