@@ -159,7 +159,26 @@ async function run<Payload>(
     clock,
     outboxTableName: options.outboxTableName ?? handlerOptions.outboxTableName ?? 'outbox',
   });
+  const delivered = await deliverUntilSettled(processor, messages, { batchSize, maxReceives, clock });
+  const messageIdOf = new Map(delivered.outcomes.map((outcome) => [outcome.sqsMessageId, outcome.messageId]));
+  return {
+    ...delivered,
+    final: settledOutcomes(delivered.outcomes),
+    parked: dlq.map((parked) => ({ messageId: messageIdOf.get(parked.sqsMessageId), ...parked })),
+    store,
+    committed: (messageId) => store.committedWrites(messageId),
+  };
+}
 
+/**
+ * The in-memory queue: batches in order; as the event source mapping does, what is not in batchItemFailures is
+ * deleted and the rest is delivered again (at the front, receive count + 1) until maxReceives.
+ */
+async function deliverUntilSettled<Payload>(
+  processor: BatchProcessor,
+  messages: readonly InMemoryMessage<Payload>[],
+  settings: { readonly batchSize: number; readonly maxReceives: number; readonly clock: () => number },
+): Promise<Pick<InMemoryRun, 'outcomes' | 'exhausted' | 'deliveries' | 'batches'>> {
   const outcomes: RecordOutcome[] = [];
   const exhausted: string[] = [];
   let batches = 0;
@@ -170,45 +189,28 @@ async function run<Payload>(
     receiveCount: 1,
   }));
   while (queue.length > 0) {
-    const batch = queue.slice(0, batchSize);
-    const waiting = queue.slice(batchSize);
+    const batch = queue.slice(0, settings.batchSize);
     const report = await processor.process({
       Records: batch.map(({ message, sqsMessageId, receiveCount }) =>
-        sqsRecord(message, { sqsMessageId, receiveCount, clock }),
+        sqsRecord(message, { sqsMessageId, receiveCount, clock: settings.clock }),
       ),
     });
     batches += 1;
     deliveries += batch.length;
-    // As the event source mapping does: delete what is not in batchItemFailures, leave the rest on the queue.
     const failed = new Set(report.batchItemFailures.map((failure) => failure.itemIdentifier));
     const outcomeOf = new Map(report.outcomes.map((outcome) => [outcome.sqsMessageId, outcome]));
     const returned: Delivery<Payload>[] = [];
     for (const delivery of batch) {
       const outcome = outcomeOf.get(delivery.sqsMessageId);
-      if (outcome !== undefined) {
-        outcomes.push(outcome);
-      }
+      if (outcome !== undefined) outcomes.push(outcome);
       if (!failed.has(delivery.sqsMessageId)) continue;
-      if (delivery.receiveCount >= maxReceives) {
+      if (delivery.receiveCount >= settings.maxReceives)
         exhausted.push(outcome?.messageId ?? delivery.sqsMessageId);
-      } else {
-        returned.push({ ...delivery, receiveCount: delivery.receiveCount + 1 });
-      }
+      else returned.push({ ...delivery, receiveCount: delivery.receiveCount + 1 });
     }
-    queue = [...returned, ...waiting];
+    queue = [...returned, ...queue.slice(settings.batchSize)];
   }
-
-  const messageIdOf = new Map(outcomes.map((outcome) => [outcome.sqsMessageId, outcome.messageId]));
-  return {
-    outcomes,
-    final: settledOutcomes(outcomes),
-    parked: dlq.map((parked) => ({ messageId: messageIdOf.get(parked.sqsMessageId), ...parked })),
-    exhausted,
-    store,
-    committed: (messageId) => store.committedWrites(messageId),
-    deliveries,
-    batches,
-  };
+  return { outcomes, exhausted, deliveries, batches };
 }
 
 function unwrap<Payload>(handler: ExactlyOnceHandler<Payload> | MessageHandler<Payload>): {
