@@ -1,7 +1,8 @@
-import { RemovalPolicy } from 'aws-cdk-lib';
-import { AttributeType, BillingMode, Table } from 'aws-cdk-lib/aws-dynamodb';
+import type { RemovalPolicy } from 'aws-cdk-lib';
+import type { Table } from 'aws-cdk-lib/aws-dynamodb';
 import { Construct } from 'constructs';
 import { CLAIMS_TABLE } from '../lambda/contract/index.js';
+import { createStateTable } from './state-table.js';
 
 export interface ClaimsTableProps {
   /** What happens to the table when the stack is deleted. @default RemovalPolicy.RETAIN */
@@ -21,12 +22,6 @@ export class ClaimsTable extends Construct {
 
   constructor(scope: Construct, id: string, props: ClaimsTableProps = {}) {
     super(scope, id);
-    this.table = new Table(this, 'Table', {
-      partitionKey: { name: CLAIMS_TABLE.partitionKey.name, type: AttributeType.STRING },
-      billingMode: BillingMode.PAY_PER_REQUEST,
-      timeToLiveAttribute: CLAIMS_TABLE.ttlAttribute,
-      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
-      removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
-    });
+    this.table = createStateTable(this, 'Table', CLAIMS_TABLE, props.removalPolicy);
   }
 }

@@ -1,7 +1,8 @@
-import { RemovalPolicy } from 'aws-cdk-lib';
-import { AttributeType, BillingMode, StreamViewType, Table } from 'aws-cdk-lib/aws-dynamodb';
+import type { RemovalPolicy } from 'aws-cdk-lib';
+import type { Table } from 'aws-cdk-lib/aws-dynamodb';
 import { Construct } from 'constructs';
 import { OUTBOX_TABLE } from '../lambda/contract/index.js';
+import { createStateTable } from './state-table.js';
 
 export interface OutboxTableProps {
   /** What happens to the table when the stack is deleted. @default RemovalPolicy.RETAIN */
@@ -24,14 +25,6 @@ export class OutboxTable extends Construct {
 
   constructor(scope: Construct, id: string, props: OutboxTableProps = {}) {
     super(scope, id);
-    this.table = new Table(this, 'Table', {
-      partitionKey: { name: OUTBOX_TABLE.partitionKey.name, type: AttributeType.STRING },
-      sortKey: { name: OUTBOX_TABLE.sortKey.name, type: AttributeType.NUMBER },
-      billingMode: BillingMode.PAY_PER_REQUEST,
-      stream: StreamViewType.NEW_IMAGE,
-      timeToLiveAttribute: OUTBOX_TABLE.ttlAttribute,
-      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
-      removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
-    });
+    this.table = createStateTable(this, 'Table', OUTBOX_TABLE, props.removalPolicy);
   }
 }
