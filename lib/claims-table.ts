@@ -1,27 +1,19 @@
-import type { RemovalPolicy } from 'aws-cdk-lib';
-import type { Table } from 'aws-cdk-lib/aws-dynamodb';
-import { Construct } from 'constructs';
+import type { Construct } from 'constructs';
 import { CLAIMS_TABLE } from '../lambda/contract/index.js';
-import { createStateTable } from './state-table.js';
+import { StateTable, type StateTableProps } from './state-table.js';
 
-export interface ClaimsTableProps {
-  /** What happens to the table when the stack is deleted. @default RemovalPolicy.RETAIN */
-  readonly removalPolicy?: RemovalPolicy;
-}
+export type ClaimsTableProps = StateTableProps;
 
 /**
- * The claims table of DESIGN.md section 2: on demand, partition key `messageId` (no static key, so load spreads
+ * The claims table of docs/design.md section 2: on demand, partition key `messageId` (no static key, so load spreads
  * over partitions), TTL on `expiresAtEpochSeconds`, point-in-time recovery, kept when the stack goes.
  *
  * @example
  * const claims = new ClaimsTable(this, 'Claims');
  * claims.table.grantReadWriteData(fn);
  */
-export class ClaimsTable extends Construct {
-  readonly table: Table;
-
+export class ClaimsTable extends StateTable {
   constructor(scope: Construct, id: string, props: ClaimsTableProps = {}) {
-    super(scope, id);
-    this.table = createStateTable(this, 'Table', CLAIMS_TABLE, props.removalPolicy);
+    super(scope, id, CLAIMS_TABLE, props);
   }
 }

@@ -103,7 +103,7 @@ export function findOutboxViolations(outbox: OutboxSettings | undefined): string
   return violations;
 }
 
-/** Returns one message per broken invariant of DESIGN.md section 4 (and per value Lambda or SQS would refuse). */
+/** Returns one message per broken invariant of docs/design.md section 9 (and per value Lambda or SQS would refuse). */
 export function findTimingViolations(settings: ConsumerTimingSettings): string[] {
   return [
     ...leaseViolations(settings),

@@ -70,7 +70,7 @@ export interface ConsumerSettingsInput {
   readonly serviceName?: string;
 }
 
-/** The settings the DESIGN.md section 4 invariants relate, after defaults are merged and existing queues read. */
+/** The settings the docs/design.md section 9 invariants relate, after defaults are merged and existing queues read. */
 export interface ConsumerTimingSettings {
   readonly functionTimeout: Duration;
   /** How far worker clocks may disagree. */

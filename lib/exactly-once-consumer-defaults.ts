@@ -10,7 +10,7 @@ import {
 /**
  * Every default of `ExactlyOnceConsumer` lives here, so the `@default` tags, the construct and the README can be
  * checked against one place. The construct merges these defaults, then the user's props, then derives the values
- * that depend on others (lease, visibility timeout) so the DESIGN.md section 4 invariants hold out of the box.
+ * that depend on others (lease, visibility timeout) so the docs/design.md section 9 invariants hold out of the box.
  */
 
 /**

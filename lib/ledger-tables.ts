@@ -11,7 +11,7 @@ export interface LedgerTablesProps {
 }
 
 /**
- * The tables of the reference payments ledger (DESIGN.md section 7): balances per account, and one entry per
+ * The tables of the reference payments ledger (see the README): balances per account, and one entry per
  * applied messageId, so an audit can compare both with what was sent; and the table of its notifications stage,
  * one item per notification with the number of times it was applied.
  *

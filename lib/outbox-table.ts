@@ -1,13 +1,8 @@
-import type { RemovalPolicy } from 'aws-cdk-lib';
-import type { Table } from 'aws-cdk-lib/aws-dynamodb';
-import { Construct } from 'constructs';
+import type { Construct } from 'constructs';
 import { OUTBOX_TABLE } from '../lambda/contract/index.js';
-import { createStateTable } from './state-table.js';
+import { StateTable, type StateTableProps } from './state-table.js';
 
-export interface OutboxTableProps {
-  /** What happens to the table when the stack is deleted. @default RemovalPolicy.RETAIN */
-  readonly removalPolicy?: RemovalPolicy;
-}
+export type OutboxTableProps = StateTableProps;
 
 /**
  * The transactional outbox table: one item per message a handler stages with `ctx.outbox.send`, written in the
@@ -20,11 +15,8 @@ export interface OutboxTableProps {
  * const outbox = new OutboxTable(this, 'Outbox');
  * outbox.table.grant(consumerFunction, 'dynamodb:PutItem');
  */
-export class OutboxTable extends Construct {
-  readonly table: Table;
-
+export class OutboxTable extends StateTable {
   constructor(scope: Construct, id: string, props: OutboxTableProps = {}) {
-    super(scope, id);
-    this.table = createStateTable(this, 'Table', OUTBOX_TABLE, props.removalPolicy);
+    super(scope, id, OUTBOX_TABLE, props);
   }
 }

@@ -1,6 +1,6 @@
 import { RemovalPolicy } from 'aws-cdk-lib';
 import { type Attribute, AttributeType, BillingMode, StreamViewType, Table } from 'aws-cdk-lib/aws-dynamodb';
-import type { Construct } from 'constructs';
+import { Construct } from 'constructs';
 import type { KeyAttribute, TableSchema } from '../lambda/contract/index.js';
 
 /**
@@ -27,4 +27,19 @@ export function createStateTable(
 
 function keyAttribute(key: KeyAttribute): Attribute {
   return { name: key.name, type: key.type === 'S' ? AttributeType.STRING : AttributeType.NUMBER };
+}
+
+export interface StateTableProps {
+  /** What happens to the table when the stack is deleted. @default RemovalPolicy.RETAIN */
+  readonly removalPolicy?: RemovalPolicy;
+}
+
+/** A construct holding one state table built from its contract schema; `ClaimsTable` and `OutboxTable` are two. */
+export abstract class StateTable extends Construct {
+  readonly table: Table;
+
+  protected constructor(scope: Construct, id: string, schema: TableSchema, props: StateTableProps) {
+    super(scope, id);
+    this.table = createStateTable(this, 'Table', schema, props.removalPolicy);
+  }
 }

@@ -1,5 +1,3 @@
-import { randomUUID } from 'node:crypto';
-import { RUNTIME_DEFAULTS } from '../lambda/contract/index.js';
 import { type ClaimRecord, ClaimStatus, toClaimRecord } from '../lambda/core/claim-record.js';
 import {
   type Claim,
@@ -18,6 +16,7 @@ import {
   ZombieCommitError,
 } from '../lambda/core/errors.js';
 import { itemIdentity } from '../lambda/core/grouped-commit.js';
+import { LeaseTerms } from '../lambda/core/lease-terms.js';
 import { validateMessageId } from '../lambda/core/message-id.js';
 import { MAX_STAGED_WRITES, type StagedWrite } from '../lambda/core/staged-writes.js';
 import type { ClaimStorePort } from '../lambda/sqs/batch-processor.js';
@@ -56,20 +55,27 @@ export type MemoryClaimStoreOptions = Omit<ClaimStoreOptions, 'tableName' | 'dyn
  * store.committedWrites('order-42'); // [{ Put: ... }]
  */
 export class MemoryClaimStore implements ClaimStorePort {
-  readonly clock: () => number;
-  readonly leaseMs: number;
-  readonly dedupWindowSeconds: number;
-  private readonly owner: string;
-  private readonly newLeaseToken: () => string;
+  private readonly terms: LeaseTerms;
   private readonly items = new Map<string, Item>();
   private readonly log: CommittedMessage[] = [];
 
   constructor(options: MemoryClaimStoreOptions = {}) {
-    this.clock = options.clock ?? Date.now;
-    this.leaseMs = options.leaseMs ?? RUNTIME_DEFAULTS.leaseMs;
-    this.dedupWindowSeconds = options.dedupWindowSeconds ?? RUNTIME_DEFAULTS.dedupWindowSeconds;
-    this.owner = options.owner ?? 'in-memory';
-    this.newLeaseToken = options.newLeaseToken ?? randomUUID;
+    this.terms = new LeaseTerms(options, 'in-memory');
+  }
+
+  /** How long a claim is held before another consumer may take it over. */
+  get leaseMs(): number {
+    return this.terms.leaseMs;
+  }
+
+  /** How long a messageId is remembered: the TTL of its claim record. */
+  get dedupWindowSeconds(): number {
+    return this.terms.dedupWindowSeconds;
+  }
+
+  /** Epoch milliseconds, as the store reads them. */
+  get clock(): () => number {
+    return this.terms.clock;
   }
 
   /**
@@ -77,10 +83,7 @@ export class MemoryClaimStore implements ClaimStorePort {
    * does.
    */
   async claim(messageId: string): Promise<ClaimResult> {
-    validateMessageId(messageId);
-    const nowMs = this.clock();
-    const leaseToken = this.newLeaseToken();
-    const leaseExpiresAtMs = nowMs + this.leaseMs;
+    const { nowMs, leaseToken, leaseExpiresAtMs } = this.terms.start(messageId);
     const old = this.items.get(messageId);
     if (old !== undefined && !isClaimable(old, nowMs)) return refusal(messageId, old, nowMs);
     this.items.set(
@@ -92,8 +95,8 @@ export class MemoryClaimStore implements ClaimStorePort {
           status: ClaimStatus.PROCESSING,
           leaseToken,
           leaseExpiresAtMs,
-          expiresAtEpochSeconds: this.expiresAtEpochSeconds(nowMs),
-          owner: this.owner,
+          expiresAtEpochSeconds: this.terms.expiresAtEpochSeconds(nowMs),
+          owner: this.terms.owner,
           firstSeenAtMs: ifNotExists(old, 'firstSeenAtMs', nowMs),
           fencingToken: plusOne(old, 'fencingToken'),
           attempts: plusOne(old, 'attempts'),
@@ -114,7 +117,7 @@ export class MemoryClaimStore implements ClaimStorePort {
    * as Duplicate or InFlight. One outcome per entry, in order.
    */
   async commitAll(entries: readonly CommitEntry[]): Promise<CommitOutcome[]> {
-    const nowMs = this.clock();
+    const nowMs = this.terms.clock();
     return entries.map((entry) => this.commitOne(entry, nowMs));
   }
 
@@ -137,7 +140,7 @@ export class MemoryClaimStore implements ClaimStorePort {
    */
   async park(messageId: string, reason: string, claim?: Claim): Promise<ParkResult> {
     validateMessageId(messageId);
-    const nowMs = this.clock();
+    const nowMs = this.terms.clock();
     const old = this.items.get(messageId);
     const allowed = claim === undefined ? isClaimable(old, nowMs) : holdsLease(old, claim.leaseToken);
     if (!allowed) return { kind: 'NotParked', record: old === undefined ? undefined : toClaimRecord(old) };
@@ -145,7 +148,7 @@ export class MemoryClaimStore implements ClaimStorePort {
       messageId,
       status: ClaimStatus.FAILED,
       lastError: reason,
-      expiresAtEpochSeconds: this.expiresAtEpochSeconds(nowMs),
+      expiresAtEpochSeconds: this.terms.expiresAtEpochSeconds(nowMs),
     };
     // Without a claim no lease was taken, so the fencing token is left alone (absent reads as 0), as in
     // ClaimStore.
@@ -153,7 +156,7 @@ export class MemoryClaimStore implements ClaimStorePort {
       claim === undefined
         ? {
             ...failed,
-            owner: this.owner,
+            owner: this.terms.owner,
             firstSeenAtMs: ifNotExists(old, 'firstSeenAtMs', nowMs),
             attempts: plusOne(old, 'attempts'),
           }
@@ -206,7 +209,7 @@ export class MemoryClaimStore implements ClaimStorePort {
         {
           status: ClaimStatus.DONE,
           doneAtMs: nowMs,
-          expiresAtEpochSeconds: this.expiresAtEpochSeconds(nowMs),
+          expiresAtEpochSeconds: this.terms.expiresAtEpochSeconds(nowMs),
         },
         ['leaseExpiresAtMs'],
       );
@@ -218,8 +221,8 @@ export class MemoryClaimStore implements ClaimStorePort {
           messageId,
           status: ClaimStatus.DONE,
           doneAtMs: nowMs,
-          expiresAtEpochSeconds: this.expiresAtEpochSeconds(nowMs),
-          owner: this.owner,
+          expiresAtEpochSeconds: this.terms.expiresAtEpochSeconds(nowMs),
+          owner: this.terms.owner,
           firstSeenAtMs: ifNotExists(old, 'firstSeenAtMs', nowMs),
           fencingToken: plusOne(old, 'fencingToken'),
           attempts: plusOne(old, 'attempts'),
@@ -269,9 +272,5 @@ export class MemoryClaimStore implements ClaimStorePort {
       seen.set(identity, index);
     }
     return undefined;
-  }
-
-  private expiresAtEpochSeconds(nowMs: number): number {
-    return Math.floor(nowMs / 1000) + this.dedupWindowSeconds;
   }
 }

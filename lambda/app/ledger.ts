@@ -3,7 +3,7 @@ import { type MessageHandler, PermanentError, type StagedWrite } from 'onceflow'
 import { LEDGER_KEYS, type LedgerTables } from './contract.js';
 
 /**
- * The reference application: a payments ledger (DESIGN.md section 7). Each message credits `amountCents` to
+ * The reference application: a payments ledger (see the README). Each message credits `amountCents` to
  * `accountId`. The audit is exact: every balance equals the sum of its unique messages, so any double-apply or
  * loss shows as a mismatch.
  */

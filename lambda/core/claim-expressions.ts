@@ -15,7 +15,7 @@ const ATTRIBUTE_NAMES: Readonly<Record<string, string>> = {
   '#lastError': 'lastError',
 };
 
-// The claim condition, from small named pieces (DESIGN.md section 3). An expired record counts as absent because
+// The claim condition, from small named pieces (docs/design.md section 3). An expired record counts as absent because
 // TTL deletion is lazy.
 const isAbsent = 'attribute_not_exists(#messageId)';
 const isExpired = '#expiresAt < :nowSeconds';

@@ -1,5 +1,5 @@
 /**
- * The claim record: one item per messageId in the claims table (DESIGN.md section 2). This file is the single
+ * The claim record: one item per messageId in the claims table (docs/design.md section 2). This file is the single
  * source of truth for its key, attribute names and TTL attribute; the CDK construct and the local stack read them
  * from here.
  */

@@ -1,7 +1,6 @@
-import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { type DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { CLAIMS_TABLE, RUNTIME_DEFAULTS } from '../contract/index.js';
+import { CLAIMS_TABLE } from '../contract/index.js';
 import { readConditionFailure } from './aws-errors.js';
 import { CLAIMABLE, claimConditionValues, expressions, HOLDS_LEASE } from './claim-expressions.js';
 import { ClaimStatus, toClaimRecord } from './claim-record.js';
@@ -18,28 +17,19 @@ import {
 } from './claim-results.js';
 import { ClaimStoreUnavailableError } from './errors.js';
 import { commitGrouped } from './grouped-commit.js';
+import { LeaseTerms, type LeaseTermsOptions } from './lease-terms.js';
 import { validateMessageId } from './message-id.js';
 import type { StagedWrite } from './staged-writes.js';
 
-export interface ClaimStoreOptions {
+export interface ClaimStoreOptions extends LeaseTermsOptions {
   /** The claims table: partition key `messageId` (string), TTL attribute `expiresAtEpochSeconds`. */
   readonly tableName: string;
   readonly dynamoDb: DynamoDBDocumentClient;
-  /** Epoch milliseconds. @default Date.now */
-  readonly clock?: () => number;
-  /** How long a claim is held before another consumer may take it over. @default 60_000 */
-  readonly leaseMs?: number;
-  /** How long a messageId is remembered. @default 604_800 (7 days) */
-  readonly dedupWindowSeconds?: number;
-  /** Who holds a claim, for operators. @default `${hostname}:${pid}` */
-  readonly owner?: string;
-  /** Makes lease tokens. @default crypto.randomUUID */
-  readonly newLeaseToken?: () => string;
 }
 
 /**
  * The claim store: claims messageIds in DynamoDB with conditional writes and commits their effects atomically
- * with the DONE record (DESIGN.md sections 2 and 3). It knows nothing of SQS.
+ * with the DONE record (docs/design.md sections 2 and 3). It knows nothing of SQS.
  *
  * @example
  * const store = new ClaimStore({ tableName: 'claims', dynamoDb: DynamoDBDocumentClient.from(new DynamoDBClient({})) });
@@ -50,29 +40,28 @@ export interface ClaimStoreOptions {
  */
 export class ClaimStore {
   readonly tableName: string;
-  readonly leaseMs: number;
-  readonly dedupWindowSeconds: number;
   private readonly dynamoDb: DynamoDBDocumentClient;
-  private readonly clock: () => number;
-  private readonly owner: string;
-  private readonly newLeaseToken: () => string;
+  private readonly terms: LeaseTerms;
 
   constructor(options: ClaimStoreOptions) {
     this.tableName = options.tableName;
     this.dynamoDb = options.dynamoDb;
-    this.clock = options.clock ?? Date.now;
-    this.leaseMs = options.leaseMs ?? RUNTIME_DEFAULTS.leaseMs;
-    this.dedupWindowSeconds = options.dedupWindowSeconds ?? RUNTIME_DEFAULTS.dedupWindowSeconds;
-    this.owner = options.owner ?? `${hostname()}:${process.pid}`;
-    this.newLeaseToken = options.newLeaseToken ?? randomUUID;
+    this.terms = new LeaseTerms(options, `${hostname()}:${process.pid}`);
+  }
+
+  /** How long a claim is held before another consumer may take it over. */
+  get leaseMs(): number {
+    return this.terms.leaseMs;
+  }
+
+  /** How long a messageId is remembered: the TTL of its claim record. */
+  get dedupWindowSeconds(): number {
+    return this.terms.dedupWindowSeconds;
   }
 
   /** One conditional write. On failure the old item (ALL_OLD) says whether it is a duplicate or in flight. */
   async claim(messageId: string): Promise<ClaimResult> {
-    validateMessageId(messageId);
-    const nowMs = this.clock();
-    const leaseToken = this.newLeaseToken();
-    const leaseExpiresAtMs = nowMs + this.leaseMs;
+    const { nowMs, leaseToken, leaseExpiresAtMs } = this.terms.start(messageId);
     try {
       const { Attributes: previous } = await this.dynamoDb.send(
         new UpdateCommand({
@@ -88,8 +77,8 @@ export class ClaimStore {
             ...claimConditionValues(nowMs),
             ':leaseToken': leaseToken,
             ':leaseExpiresAtMs': leaseExpiresAtMs,
-            ':expiresAt': this.expiresAtEpochSeconds(nowMs),
-            ':owner': this.owner,
+            ':expiresAt': this.terms.expiresAtEpochSeconds(nowMs),
+            ':owner': this.terms.owner,
             ':one': 1,
           },
           ReturnValues: 'ALL_OLD',
@@ -140,7 +129,7 @@ export class ClaimStore {
    * their outcome, innocent ones are sent again. Returns one outcome per entry, in order.
    */
   async commitAll(entries: readonly CommitEntry[]): Promise<CommitOutcome[]> {
-    const nowMs = this.clock();
+    const nowMs = this.terms.clock();
     return commitGrouped(
       {
         dynamoDb: this.dynamoDb,
@@ -182,7 +171,7 @@ export class ClaimStore {
    */
   async park(messageId: string, reason: string, claim?: Claim): Promise<ParkResult> {
     validateMessageId(messageId);
-    const nowMs = this.clock();
+    const nowMs = this.terms.clock();
     const setFailed = 'SET #status = :failed, #lastError = :reason, #expiresAt = :expiresAt';
     const endLease = 'REMOVE #leaseExpiresAtMs';
     const common = {
@@ -201,8 +190,8 @@ export class ClaimStore {
             ExpressionAttributeValues: {
               ...claimConditionValues(nowMs),
               ':reason': reason,
-              ':expiresAt': this.expiresAtEpochSeconds(nowMs),
-              ':owner': this.owner,
+              ':expiresAt': this.terms.expiresAtEpochSeconds(nowMs),
+              ':owner': this.terms.owner,
               ':one': 1,
             },
           })
@@ -213,7 +202,7 @@ export class ClaimStore {
               ':failed': ClaimStatus.FAILED,
               ':processing': ClaimStatus.PROCESSING,
               ':reason': reason,
-              ':expiresAt': this.expiresAtEpochSeconds(nowMs),
+              ':expiresAt': this.terms.expiresAtEpochSeconds(nowMs),
               ':leaseToken': claim.leaseToken,
             },
           });
@@ -246,7 +235,7 @@ export class ClaimStore {
             ':done': ClaimStatus.DONE,
             ':processing': ClaimStatus.PROCESSING,
             ':nowMs': nowMs,
-            ':expiresAt': this.expiresAtEpochSeconds(nowMs),
+            ':expiresAt': this.terms.expiresAtEpochSeconds(nowMs),
             ':leaseToken': entry.claim.leaseToken,
           },
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
@@ -266,16 +255,12 @@ export class ClaimStore {
         ExpressionAttributeValues: {
           ...claimConditionValues(nowMs),
           ':done': ClaimStatus.DONE,
-          ':expiresAt': this.expiresAtEpochSeconds(nowMs),
-          ':owner': this.owner,
+          ':expiresAt': this.terms.expiresAtEpochSeconds(nowMs),
+          ':owner': this.terms.owner,
           ':one': 1,
         },
         ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
       },
     };
-  }
-
-  private expiresAtEpochSeconds(nowMs: number): number {
-    return Math.floor(nowMs / 1000) + this.dedupWindowSeconds;
   }
 }

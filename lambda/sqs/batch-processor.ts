@@ -17,7 +17,7 @@ export type { BatchProcessorDependencies, ClaimStorePort } from './batch-depende
 type Prepared = { readonly outcome: RecordOutcome } | { readonly pending: PendingCommit };
 
 /**
- * Runs one SQS batch exactly once per messageId (DESIGN.md sections 1, 3 and 5): claims, runs the handler,
+ * Runs one SQS batch exactly once per messageId (docs/design.md sections 1, 3 and 6): claims, runs the handler,
  * commits the staged writes of the whole batch in as few transactions as fit, parks what can never succeed and
  * returns the rest to the queue. One bad record never fails the batch.
  */
