@@ -13,7 +13,7 @@ import {
 } from '../../../support/consumer-fixture.js';
 import { localDocumentClient } from '../../../support/local-aws.js';
 
-// DESIGN.md section 5: every row of the failure table, on DynamoDB Local and the SQS emulator. Time is moved by
+// docs/design.md section 7: every row of the failure table, on DynamoDB Local and the SQS emulator. Time is moved by
 // hand: consumers share an injected clock, and the emulator's visibility timeouts are ended with
 // ChangeMessageVisibility(0), which is what their passing would do.
 
