@@ -1,10 +1,10 @@
 import { readFile } from 'node:fs/promises';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { startDynamoDbLocal } from 'onceflow/testing';
-import { ASSUMPTIONS, costModel, LIMITS, PRICES_USD } from './cost-model.js';
+import { ASSUMPTIONS, costModel, LIMITS, PRICES_USD } from './cost/cost-model.js';
 import type { HandlerLevelOptions } from './handler-level/results.js';
 import { runHandlerLevelBenchmark } from './handler-level/run.js';
-import { type PipelineBenchmark, runPipelineBenchmark, skippedPipeline } from './pipeline.js';
+import { type PipelineBenchmark, runPipelineBenchmark, skippedPipeline } from './pipeline/local-pipeline.js';
 import type { BenchmarkEnvironment, BenchmarkResults } from './report/results.js';
 import { judgeTargets } from './report/targets.js';
 

@@ -1,7 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { type BenchmarkOptions, readResults, runBenchmark } from './benchmark.js';
-import { localPipelineBenchmark, skippedPipeline } from './pipeline.js';
+import { localPipelineBenchmark, skippedPipeline } from './pipeline/local-pipeline.js';
 import { renderReadmeSection } from './report/readme-section.js';
 import { writeReport } from './report/write.js';
 

@@ -27,7 +27,7 @@ export { MemoryClaimStore, type MemoryClaimStoreOptions } from './memory-claim-s
 export type { CommittedMessage } from './memory-item.js';
 export { MissingTestDependencyError } from './optional-dependency.js';
 export type { ParkedMessage } from './parked-message.js';
-export { createQueuePair, type QueuePair, type QueuePairOptions } from './queues.js';
+export { createQueuePair, peekMessages, type QueuePair, type QueuePairOptions } from './queues.js';
 export { type InMemoryRun, type RunInMemoryOptions, runInMemory } from './run-in-memory.js';
 export {
   IN_MEMORY_QUEUE_ARN,

@@ -1,10 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import {
-  ChangeMessageVisibilityCommand,
-  type Message,
-  ReceiveMessageCommand,
-  type SQSClient,
-} from '@aws-sdk/client-sqs';
+import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import {
   ACKNOWLEDGED_KINDS,
@@ -16,7 +11,7 @@ import { type ExactlyOnceHandler, type ExactlyOnceOptions, exactlyOnce } from '.
 import type { BatchReport, RecordOutcome } from '../lambda/sqs/handler-contract.js';
 import { EventSourcePoller, type PollResult } from './event-source-poller.js';
 import type { ParkedMessage } from './parked-message.js';
-import { messagesOnQueue, type QueuePair } from './queues.js';
+import { makeVisible, messagesOnQueue, peekMessages, type QueuePair } from './queues.js';
 import { settledOutcomes } from './settled.js';
 
 export interface LocalRunOptions {
@@ -151,38 +146,9 @@ async function settlePoll(poll: PollResult<BatchReport>, state: RunState, sqs: S
   await Promise.all(again.map((receiptHandle) => makeVisible(sqs, queueUrl, receiptHandle)));
 }
 
-async function makeVisible(
-  sqs: SQSClient,
-  queueUrl: string,
-  receiptHandle: string | undefined,
-): Promise<void> {
-  if (receiptHandle === undefined) return;
-  const command = new ChangeMessageVisibilityCommand({
-    QueueUrl: queueUrl,
-    ReceiptHandle: receiptHandle,
-    VisibilityTimeout: 0,
-  });
-  // Already deleted, or moved to the DLQ by redrive: nothing to make visible.
-  await sqs.send(command).catch(() => undefined);
-}
-
 /** Reads every message on a DLQ with its park attributes, then makes them visible again (nothing consumed). */
 export async function readParked(sqs: SQSClient, deadLetterQueueUrl: string): Promise<ParkedMessage[]> {
-  const messages: Message[] = [];
-  for (;;) {
-    const { Messages } = await sqs.send(
-      new ReceiveMessageCommand({
-        QueueUrl: deadLetterQueueUrl,
-        MaxNumberOfMessages: 10,
-        WaitTimeSeconds: 0,
-        MessageAttributeNames: ['All'],
-        VisibilityTimeout: 5,
-      }),
-    );
-    if (Messages === undefined || Messages.length === 0) break;
-    messages.push(...Messages);
-  }
-  await Promise.all(messages.map((message) => makeVisible(sqs, deadLetterQueueUrl, message.ReceiptHandle)));
+  const messages = await peekMessages(sqs, deadLetterQueueUrl);
   return messages.map((message) => ({
     body: message.Body ?? '',
     messageId: messageIdOf(message.Body ?? ''),

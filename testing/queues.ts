@@ -1,4 +1,11 @@
-import { CreateQueueCommand, GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import {
+  ChangeMessageVisibilityCommand,
+  CreateQueueCommand,
+  GetQueueAttributesCommand,
+  type Message,
+  ReceiveMessageCommand,
+  type SQSClient,
+} from '@aws-sdk/client-sqs';
 import { QUEUE_DEFAULTS } from '../lambda/contract/index.js';
 
 export interface QueuePairOptions {
@@ -74,4 +81,50 @@ export async function messagesOnQueue(sqs: SQSClient, queueUrl: string): Promise
     Number(Attributes?.ApproximateNumberOfMessages ?? 0) +
     Number(Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0)
   );
+}
+
+/**
+ * Every message on a queue now, consumed by nobody: each is received once (hidden meanwhile, so the loop ends)
+ * and made visible again at the end, unless `keepHidden`.
+ */
+export async function peekMessages(
+  sqs: SQSClient,
+  queueUrl: string,
+  options: { readonly keepHidden?: boolean } = {},
+): Promise<Message[]> {
+  const messages: Message[] = [];
+  for (;;) {
+    const { Messages } = await sqs.send(
+      new ReceiveMessageCommand({
+        QueueUrl: queueUrl,
+        MaxNumberOfMessages: 10,
+        WaitTimeSeconds: 0,
+        VisibilityTimeout: 30,
+        MessageAttributeNames: ['All'],
+        MessageSystemAttributeNames: ['All'],
+      }),
+    );
+    if (Messages === undefined || Messages.length === 0) break;
+    messages.push(...Messages);
+  }
+  if (options.keepHidden !== true) {
+    await Promise.all(messages.map((message) => makeVisible(sqs, queueUrl, message.ReceiptHandle)));
+  }
+  return messages;
+}
+
+/** Makes a received message visible again now. */
+export async function makeVisible(
+  sqs: SQSClient,
+  queueUrl: string,
+  receiptHandle: string | undefined,
+): Promise<void> {
+  if (receiptHandle === undefined) return;
+  const command = new ChangeMessageVisibilityCommand({
+    QueueUrl: queueUrl,
+    ReceiptHandle: receiptHandle,
+    VisibilityTimeout: 0,
+  });
+  // Already deleted, or moved to the DLQ by redrive: nothing to make visible.
+  await sqs.send(command).catch(() => undefined);
 }

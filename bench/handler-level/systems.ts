@@ -2,7 +2,7 @@ import { type DynamoDBClient, UpdateTimeToLiveCommand } from '@aws-sdk/client-dy
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { createClaimsTable, createTable } from 'onceflow/testing';
 import { type LedgerTables, ledgerHandler } from '../../lambda/app/ledger.js';
-import { createLedgerTables } from '../../local/tables.js';
+import { createLedgerTables } from '../../local/stack/tables.js';
 import {
   type Container,
   type ContainerOptions,

@@ -1,6 +1,6 @@
 import type { HandlerLevelResult } from '../handler-level/results.js';
 import type { SystemName } from '../handler-level/systems.js';
-import type { PipelineResult } from '../pipeline.js';
+import type { PipelineResult } from '../pipeline/local-pipeline.js';
 import { fmtInt } from './format.js';
 import type { BenchmarkResults } from './results.js';
 

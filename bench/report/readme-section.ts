@@ -4,14 +4,14 @@ import {
   LIMITS,
   MODELLED_RATES_PER_SECOND,
   PRICES_USD,
-} from '../cost-model.js';
+} from '../cost/cost-model.js';
 import {
   REFUSED_TRANSACTION_WRITE_UNITS_PER_ITEM,
   REFUSED_WRITE_UNITS,
 } from '../handler-level/dynamodb-meter.js';
 import type { CrashSample, HandlerLevelResult, SystemSummary } from '../handler-level/results.js';
 import { SYSTEM_LABELS } from '../handler-level/systems.js';
-import type { PipelineResult } from '../pipeline.js';
+import type { PipelineResult } from '../pipeline/local-pipeline.js';
 import { dash, fmt, fmtInt } from './format.js';
 import type { BenchmarkResults } from './results.js';
 import { refusedWritesNote, throughputLimitNote, writeUnitsSource } from './targets.js';

@@ -1,6 +1,6 @@
-import type { ASSUMPTIONS, CostEstimate, LIMITS, PRICES_USD } from '../cost-model.js';
+import type { ASSUMPTIONS, CostEstimate, LIMITS, PRICES_USD } from '../cost/cost-model.js';
 import type { HandlerLevelResult } from '../handler-level/results.js';
-import type { PipelineResult } from '../pipeline.js';
+import type { PipelineResult } from '../pipeline/local-pipeline.js';
 import type { TargetVerdict } from './targets.js';
 
 export interface BenchmarkEnvironment {

@@ -1,5 +1,5 @@
-import { ConfigurationError } from '../core/errors.js';
 import { isProcessingMode, type ProcessingMode } from './defaults.js';
+import { ConfigurationError } from './errors.js';
 import { DEFAULT_SERVICE_NAME, METRICS_NAMESPACE } from './metrics.js';
 
 /**

@@ -1,6 +1,6 @@
 import { auditLedger } from '../../lambda/app/ledger.js';
 import { auditNotifications } from '../../lambda/app/notifications.js';
-import type { LocalStack } from '../local-stack.js';
+import type { LocalStack } from '../stack/local-stack.js';
 import { drainDeadLetters } from './drain.js';
 import type { MessagePlan } from './plan.js';
 import type { PipelineAudit } from './report.js';

@@ -6,7 +6,7 @@ import {
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { PARK_ATTRIBUTE } from 'onceflow';
 import type { SentPayment } from '../../lambda/app/ledger.js';
-import type { LocalStack } from '../local-stack.js';
+import type { LocalStack } from '../stack/local-stack.js';
 import { sleep } from '../support/stats.js';
 
 const DRAIN_TIMEOUT_MS = 10 * 60_000;

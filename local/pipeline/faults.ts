@@ -1,7 +1,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
-import type { LocalStack } from '../local-stack.js';
 import { CRASH_POINTS } from '../processes/protocol.js';
+import type { LocalStack } from '../stack/local-stack.js';
 import { sleep } from '../support/stats.js';
 import type { ProcessKind, ServerFleet } from './fleet.js';
 import type { PipelineSettings } from './report.js';

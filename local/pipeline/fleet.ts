@@ -4,7 +4,6 @@ import { openSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type LocalStack, serverEnvironment } from '../local-stack.js';
 import {
   type CrashPoint,
   emptyCounts,
@@ -14,6 +13,7 @@ import {
   SERVER_ENV,
   type ServerMessage,
 } from '../processes/protocol.js';
+import { type LocalStack, serverEnvironment } from '../stack/local-stack.js';
 import type { PipelineCounts } from './report.js';
 
 /** Which process a slot runs: a consuming server, or the outbox relay. */

@@ -1,7 +1,7 @@
 import type { LedgerAudit } from '../../lambda/app/ledger.js';
 import type { NotificationsAudit } from '../../lambda/app/notifications.js';
-import type { LocalStack } from '../local-stack.js';
 import type { CrashPoint } from '../processes/protocol.js';
+import type { LocalStack } from '../stack/local-stack.js';
 
 export interface PipelineOptions {
   /** Server processes. @default 4 */

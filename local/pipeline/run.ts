@@ -1,4 +1,4 @@
-import { type LocalStack, startLocalStack } from '../local-stack.js';
+import { type LocalStack, startLocalStack } from '../stack/local-stack.js';
 import { seededRandom } from '../support/random.js';
 import { percentile } from '../support/stats.js';
 import { auditRun } from './audit.js';

@@ -1,6 +1,6 @@
 import { SendMessageBatchCommand } from '@aws-sdk/client-sqs';
 import { OnceflowProducer } from 'onceflow';
-import type { LocalStack } from '../local-stack.js';
+import type { LocalStack } from '../stack/local-stack.js';
 import { sleep } from '../support/stats.js';
 import type { PlannedSend } from './plan.js';
 

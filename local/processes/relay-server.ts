@@ -9,7 +9,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ENVIRONMENT, OutboxRelay } from 'onceflow';
-import { StreamPoller } from '../stream-poller.js';
+import { StreamPoller } from '../stack/stream-poller.js';
 import { localSqs, requiredEnv, runChild, tell } from './child.js';
 import { ArmedFaults, injectRelayFaults } from './fault-injection.js';
 import { SERVER_ENV } from './protocol.js';

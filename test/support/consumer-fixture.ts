@@ -14,7 +14,7 @@ import {
   toWireBody,
 } from '../../lambda/index.js';
 import { PARK_ATTRIBUTE } from '../../lambda/sqs/dead-letter-queue.js';
-import { createLedgerTables } from '../../local/tables.js';
+import { createLedgerTables } from '../../local/stack/tables.js';
 import { drainVisible, localDocumentClient, localSqs, newClaimsTable, uniqueName } from './local-aws.js';
 
 export interface ConsumerFixture {

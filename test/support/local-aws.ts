@@ -1,13 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import {
-  ChangeMessageVisibilityCommand,
-  type Message,
-  ReceiveMessageCommand,
-  type SQSClient,
-} from '@aws-sdk/client-sqs';
+import type { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { createClaimsTable, LOCAL_AWS_CONFIG, localSqsClient } from 'onceflow/testing';
+import { createClaimsTable, LOCAL_AWS_CONFIG, localSqsClient, peekMessages } from 'onceflow/testing';
 import { inject } from 'vitest';
 
 /** A document client on the run's DynamoDB Local (started by the integration global setup). */
@@ -33,33 +28,4 @@ export async function newClaimsTable(documentClient: DynamoDBDocumentClient): Pr
 }
 
 /** Every message on a queue now (and makes them visible again at once, unless `keepHidden`). */
-export async function drainVisible(sqs: SQSClient, queueUrl: string, options: { keepHidden?: boolean } = {}) {
-  const all: Message[] = [];
-  for (;;) {
-    const { Messages } = await sqs.send(
-      new ReceiveMessageCommand({
-        QueueUrl: queueUrl,
-        MaxNumberOfMessages: 10,
-        WaitTimeSeconds: 0,
-        MessageAttributeNames: ['All'],
-        MessageSystemAttributeNames: ['All'],
-      }),
-    );
-    if (Messages === undefined || Messages.length === 0) break;
-    all.push(...Messages);
-  }
-  if (options.keepHidden !== true) {
-    await Promise.all(
-      all.map((message) =>
-        sqs.send(
-          new ChangeMessageVisibilityCommand({
-            QueueUrl: queueUrl,
-            ReceiptHandle: message.ReceiptHandle,
-            VisibilityTimeout: 0,
-          }),
-        ),
-      ),
-    );
-  }
-  return all;
-}
+export const drainVisible = peekMessages;

@@ -6,7 +6,7 @@ import { createOutboxTable, createQueuePair, createTable, LOCAL_AWS_CONFIG } fro
 import { describe, expect, inject, it } from 'vitest';
 import { type MessageHandler, toWireBody } from '../../../../lambda/index.js';
 import { OutboxRelay } from '../../../../lambda/outbox/outbox-relay.js';
-import { StreamPoller } from '../../../../local/stream-poller.js';
+import { StreamPoller } from '../../../../local/stack/stream-poller.js';
 import { consumerFixture, silentLogger } from '../../../support/consumer-fixture.js';
 import { drainVisible, localDocumentClient, uniqueName } from '../../../support/local-aws.js';
 

@@ -7,7 +7,7 @@ import {
   type _Record as StreamRecord,
 } from '@aws-sdk/client-dynamodb-streams';
 import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
-import { toLambdaImage } from '../lambda/outbox/stream-image.js';
+import { toLambdaImage } from '../../lambda/outbox/stream-image.js';
 
 export interface StreamPollerOptions {
   readonly streams: DynamoDBStreamsClient;

@@ -1,5 +1,5 @@
-import type { SystemSummary } from './handler-level/results.js';
-import type { SystemName } from './handler-level/systems.js';
+import type { SystemSummary } from '../handler-level/results.js';
+import type { SystemName } from '../handler-level/systems.js';
 
 /**
  * us-east-1 list prices as of 2026-01 (on-demand DynamoDB after its November 2024 price cut; Lambda arm64; SQS past

@@ -1,5 +1,5 @@
-import { runPipeline } from '../local/pipeline/run.js';
-import { median } from '../local/support/stats.js';
+import { runPipeline } from '../../local/pipeline/run.js';
+import { median } from '../../local/support/stats.js';
 
 /** One offered load of the end-to-end local pipeline (part B): producer -> SQS emulator -> poller -> consumer. */
 export interface PipelineMeasurement {

@@ -14,7 +14,7 @@ import {
   startDynamoDbLocal,
   startSqsLocal,
 } from 'onceflow/testing';
-import { APP_ENVIRONMENT, type LedgerTables } from '../lambda/app/contract.js';
+import { APP_ENVIRONMENT, type LedgerTables } from '../../lambda/app/contract.js';
 import { createLedgerTables, createNotificationsTable } from './tables.js';
 
 /**

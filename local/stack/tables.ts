@@ -1,6 +1,6 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { createTable } from 'onceflow/testing';
-import { LEDGER_KEYS, type LedgerTables, NOTIFICATIONS_KEY } from '../lambda/app/contract.js';
+import { LEDGER_KEYS, type LedgerTables, NOTIFICATIONS_KEY } from '../../lambda/app/contract.js';
 
 /** The reference ledger's tables: accounts by accountId, entries by messageId. */
 export async function createLedgerTables(dynamoDb: DynamoDBClient, tables: LedgerTables): Promise<void> {
