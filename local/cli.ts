@@ -26,7 +26,7 @@ function usage(d: typeof PIPELINE_DEFAULTS): string {
   --help`;
 }
 
-function main(): Promise<number> {
+async function main(): Promise<number> {
   const { values } = parseArgs({
     options: {
       servers: { type: 'string' },
@@ -45,7 +45,7 @@ function main(): Promise<number> {
   });
   if (values.help) {
     console.log(USAGE);
-    return Promise.resolve(0);
+    return 0;
   }
   const mode = values.mode ?? PIPELINE_DEFAULTS.mode;
   if (mode !== 'lease' && mode !== 'optimistic')
