@@ -80,7 +80,7 @@ export function unavailable(
 
 /**
  * The claim a successful conditional claim grants, from the record it replaced (ALL_OLD): fencing token and
- * attempt one above the old ones, and a takeover when the old record was PROCESSING within its window.
+ * attempt one above the old ones, and a takeover when it took a lease that expired without being released.
  */
 export function grantedClaim(
   claim: { readonly messageId: string; readonly leaseToken: string; readonly leaseExpiresAtMs: number },
@@ -91,8 +91,11 @@ export function grantedClaim(
     ...claim,
     fencingToken: (previous?.fencingToken ?? 0) + 1,
     attempt: (previous?.attempts ?? 0) + 1,
+    // A takeover takes a lease that expired while its owner still held it; a released lease (expiry 0, after a
+    // retryable error) is an ordinary retry. An expired record or a FAILED one is neither.
     takeover:
       previous?.status === ClaimStatus.PROCESSING &&
-      previous.expiresAtEpochSeconds >= Math.floor(nowMs / 1000),
+      previous.expiresAtEpochSeconds >= Math.floor(nowMs / 1000) &&
+      (previous.leaseExpiresAtMs ?? 0) > 0,
   };
 }

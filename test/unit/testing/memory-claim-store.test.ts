@@ -144,7 +144,11 @@ describe('MemoryClaimStore claim condition', () => {
     expect(await store.release(claim, 'Error: timeout')).toBe(true);
     expect(store.record('m')).toMatchObject({ leaseExpiresAtMs: 0, lastError: 'Error: timeout' });
 
-    expect(await store.claim('m')).toMatchObject({ kind: 'Claimed', claim: { fencingToken: 2 } });
+    // A retry after a release is not a takeover: nobody's live lease was taken.
+    expect(await store.claim('m')).toMatchObject({
+      kind: 'Claimed',
+      claim: { fencingToken: 2, takeover: false },
+    });
   });
 
   it('refuses malformed messageIds as ClaimStore does', async () => {

@@ -62,6 +62,17 @@ describe('ClaimStore on DynamoDB Local', () => {
     for (const r of refused) expect(r.leaseRemainingMs).toBeGreaterThan(0);
   });
 
+  it('counts a claim after a release as a retry, not a takeover', async () => {
+    const messageId = uniqueName('m');
+    const claims = store();
+    const first = claimed(await claims.claim(messageId));
+    expect(await claims.release(first, 'Error: timeout')).toBe(true);
+
+    const retry = claimed(await claims.claim(messageId));
+
+    expect(retry).toMatchObject({ fencingToken: 2, attempt: 2, takeover: false });
+  });
+
   it('lets another consumer take over only once the lease has expired, with a higher fencing token each time', async () => {
     const clock = manualClock();
     const messageId = uniqueName('m');
