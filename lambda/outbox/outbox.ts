@@ -1,8 +1,10 @@
+import { createHash } from 'node:crypto';
 import { ENVIRONMENT } from '../contract/index.js';
 import { ConfigurationError } from '../core/errors.js';
+import { MAX_MESSAGE_ID_BYTES } from '../core/message-id.js';
 import type { StagedTransaction } from '../core/staged-writes.js';
 
-/** What an outbox item holds; its downstream messageId is `<sourceMessageId>#<index>`. */
+/** What an outbox item holds; its downstream messageId is `outboxMessageId(sourceMessageId, index)`. */
 export interface OutboxItem {
   readonly sourceMessageId: string;
   readonly index: number;
@@ -14,9 +16,16 @@ export interface OutboxItem {
   readonly expiresAtEpochSeconds: number;
 }
 
-/** The downstream messageId of an outbox item: a downstream Onceflow consumer deduplicates on it. */
+/**
+ * The downstream messageId of an outbox item, which a downstream Onceflow consumer deduplicates on:
+ * `<sourceMessageId>#<index>`. Where that would pass MAX_MESSAGE_ID_BYTES (a source id near the limit), the source
+ * id is replaced by its SHA-256, so the id always fits and stays deterministic: a relay that sends an item again
+ * sends it under the same id.
+ */
 export function outboxMessageId(sourceMessageId: string, index: number): string {
-  return `${sourceMessageId}#${index}`;
+  const plain = `${sourceMessageId}#${index}`;
+  if (Buffer.byteLength(plain, 'utf8') <= MAX_MESSAGE_ID_BYTES) return plain;
+  return `sha256:${createHash('sha256').update(sourceMessageId, 'utf8').digest('hex')}#${index}`;
 }
 
 /**
