@@ -27,7 +27,9 @@ describe('the local exactly-once pipeline', () => {
     expect(report.counts.processed).toBeLessThanOrEqual(1_500);
     expect(report.audit.applied).toBe(1_500);
     expect(report.counts.duplicatesSuppressed).toBeGreaterThan(0);
-    expect(report.counts.parked).toBe(8);
+    // Parking is at least once: a server killed after reporting a batch and before deleting it (the after-commit
+    // kill) parks its malformed messages again on redelivery. The DLQ audit above counts each one once.
+    expect(report.counts.parked).toBeGreaterThanOrEqual(8);
     expect(report.counts.zombiesRejected).toBeGreaterThan(0);
     expect(report.counts.takeovers).toBeGreaterThan(0);
     expect(report.counts.crashesByPoint).toEqual({
