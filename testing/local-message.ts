@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { toWireBody } from '../lambda/core/wire-message.js';
-import type { InMemoryMessage } from './sqs-event.js';
+import { bodyOf, type InMemoryMessage } from './sqs-event.js';
 
 /** A message for a local queue: as `InMemoryMessage`, plus the FIFO group it belongs to on a FIFO queue. */
 export type LocalMessage<Payload = unknown> = InMemoryMessage<Payload> & {
@@ -14,16 +13,8 @@ export function toSendEntry(message: LocalMessage): {
   MessageGroupId?: string;
   MessageDeduplicationId?: string;
 } {
-  const body =
-    'body' in message
-      ? message.body
-      : toWireBody({
-          messageId: message.messageId,
-          timestamp: message.timestamp ?? Date.now(),
-          payload: message.payload,
-        });
   return {
-    MessageBody: body,
+    MessageBody: bodyOf(message, Date.now()),
     // SQS deduplicates FIFO sends by this id; each send here is its own delivery, as a test expects.
     ...(message.groupId === undefined
       ? {}

@@ -45,14 +45,7 @@ export function sqsRecord<Payload>(
   const sqsMessageId = options.sqsMessageId ?? randomUUID();
   const receiveCount = options.receiveCount ?? 1;
   const eventSourceARN = options.eventSourceARN ?? IN_MEMORY_QUEUE_ARN;
-  const body =
-    'body' in message
-      ? message.body
-      : toWireBody({
-          messageId: message.messageId,
-          timestamp: message.timestamp ?? nowMs,
-          payload: message.payload,
-        });
+  const body = bodyOf(message, nowMs);
   return {
     messageId: sqsMessageId,
     // A new handle per receive, as SQS gives; it names the delivery so a test can tell them apart.
@@ -87,4 +80,14 @@ export function sqsEvent<Payload>(
   options: SqsEventOptions = {},
 ): SQSEvent {
   return { Records: messages.map((message) => sqsRecord(message, options)) };
+}
+
+/** The SQS body of a test message: a raw body as given, else the wire format OnceflowProducer sends. */
+export function bodyOf(message: InMemoryMessage, nowMs: number): string {
+  if ('body' in message) return message.body;
+  return toWireBody({
+    messageId: message.messageId,
+    timestamp: message.timestamp ?? nowMs,
+    payload: message.payload,
+  });
 }
