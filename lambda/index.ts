@@ -31,6 +31,8 @@ export {
   ClaimStoreUnavailableError,
   ConfigurationError,
   InvalidStagedWritesError,
+  LeaseExpiredError,
+  LeaseLostError,
   MalformedMessageError,
   MessageIdValidationError,
   OnceflowError,

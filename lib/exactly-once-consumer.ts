@@ -250,6 +250,8 @@ function runtimeEnvironment(
     dedupWindowSeconds: settings.dedupWindow.toSeconds(),
     outboxTableName: consumer.outbox?.table.tableName,
     serviceName: settings.serviceName,
+    maxReceiveCount: settings.deadLetterQueue?.maxReceiveCount,
+    visibilityTimeoutSeconds: settings.visibilityTimeout.toSeconds(),
   });
 }
 

@@ -5,6 +5,7 @@ import {
   CLAIMS_TABLE,
   OUTBOX_TABLE,
   type ProcessingMode,
+  QUEUE_DEFAULTS,
   RUNTIME_DEFAULTS,
   toConsumerEnvironment,
 } from '../lambda/contract/index.js';
@@ -117,6 +118,8 @@ export async function createLocalConsumer(
       dedupWindowSeconds: RUNTIME_DEFAULTS.dedupWindowSeconds,
       outboxTableName,
       serviceName: name,
+      maxReceiveCount: options.maxReceiveCount ?? QUEUE_DEFAULTS.maxReceiveCount,
+      visibilityTimeoutSeconds: QUEUE_DEFAULTS.visibilityTimeoutSeconds,
     }),
   };
   const send = (messages: readonly LocalMessage[]) => sendMessages(services.sqs, queues.queueUrl, messages);

@@ -11,6 +11,7 @@ import {
 import type { ClaimStoreOptions } from '../lambda/core/claim-store.js';
 import {
   InvalidStagedWritesError,
+  LeaseLostError,
   MessageIdValidationError,
   type OnceflowError,
   ZombieCommitError,
@@ -23,6 +24,7 @@ import type { ClaimStorePort } from '../lambda/sqs/batch-processor.js';
 import {
   type CommittedMessage,
   holdsLease,
+  holdsLiveLease,
   type Item,
   ifNotExists,
   isClaimable,
@@ -119,6 +121,22 @@ export class MemoryClaimStore implements ClaimStorePort {
   async commitAll(entries: readonly CommitEntry[]): Promise<CommitOutcome[]> {
     const nowMs = this.terms.clock();
     return entries.map((entry) => this.commitOne(entry, nowMs));
+  }
+
+  /**
+   * Holds the claim `leaseMs` longer from now, only while its lease is held and has not ended, as ClaimStore
+   * does; throws LeaseLostError otherwise. Returns the new end of the lease.
+   */
+  async extend(claim: Claim, leaseMs: number = this.terms.leaseMs): Promise<number> {
+    const nowMs = this.terms.clock();
+    const old = this.items.get(claim.messageId);
+    if (!holdsLiveLease(old, claim.leaseToken, nowMs)) {
+      const record = old === undefined ? undefined : toClaimRecord(old);
+      throw new LeaseLostError(claim.messageId, claim.leaseToken, record);
+    }
+    const leaseExpiresAtMs = nowMs + leaseMs;
+    this.items.set(claim.messageId, updated(old, { leaseExpiresAtMs }, []));
+    return leaseExpiresAtMs;
   }
 
   /**

@@ -30,6 +30,15 @@ export function holdsLease(item: Item | undefined, leaseToken: string): boolean 
   return item !== undefined && item.leaseToken === leaseToken && item.status === ClaimStatus.PROCESSING;
 }
 
+/** HOLDS_LIVE_LEASE: HOLDS_LEASE AND the lease has not ended. */
+export function holdsLiveLease(item: Item | undefined, leaseToken: string, nowMs: number): boolean {
+  return (
+    holdsLease(item, leaseToken) &&
+    typeof item?.leaseExpiresAtMs === 'number' &&
+    item.leaseExpiresAtMs >= nowMs
+  );
+}
+
 /** An UpdateExpression's effect: SET these attributes, then REMOVE those. */
 export function updated(
   item: Item | undefined,

@@ -156,6 +156,9 @@ async function run<Payload>(
     logger: silentLogger,
     metrics: discardedMetrics,
     concurrency: RUNTIME_DEFAULTS.concurrency,
+    heartbeat: handlerOptions.heartbeat ?? false,
+    maxReceiveCount: maxReceives,
+    visibilityTimeoutSeconds: undefined,
     clock,
     outboxTableName: options.outboxTableName ?? handlerOptions.outboxTableName ?? 'outbox',
   });

@@ -12,6 +12,25 @@ export const DEFAULT_FUNCTION_TIMEOUT_SECONDS = 30;
  */
 export const CLOCK_SKEW_MARGIN_SECONDS = 30;
 
+/**
+ * How long the runtime's default DynamoDB and SQS clients wait, per attempt (`lambda/aws/clients.ts`).
+ *
+ * A claim or release is one small `UpdateItem`, a commit one `TransactWriteItems` of at most 100 items: DynamoDB
+ * answers them in milliseconds, tens of milliseconds under contention. 3 s per attempt is a hundred times that, so
+ * only a response that is not coming is cut off. The request timeout counts from the start of the attempt,
+ * connecting included. The SDK makes up to 4 attempts on DynamoDB (3 on SQS), so a lost response reaches the
+ * runtime after at most 4 x 3 s plus under a second of backoff: inside half the 30 s default function timeout,
+ * with time left to release the lease and answer for the other records, instead of the invocation timing out and
+ * the whole batch coming back. Without it, a lost response waits for the SDK's 300 s socket timeout. A function
+ * timeout far below 30 s wants clients of its own (the `dynamoDb` and `sqs` options) with shorter timeouts.
+ */
+export const REQUEST_TIMEOUTS = {
+  /** TCP connect: tens of milliseconds to a regional endpoint; 1 s covers a slow DNS lookup on a cold start. */
+  connectionTimeoutMs: 1_000,
+  /** From the start of an attempt to the end of its response. */
+  requestTimeoutMs: 3_000,
+} as const;
+
 export const RUNTIME_DEFAULTS = {
   mode: 'lease' as ProcessingMode,
   /** The longest an invocation lives, plus the clock-skew margin. */

@@ -14,6 +14,10 @@ export const ENVIRONMENT = {
   mode: 'ONCEFLOW_MODE',
   leaseMs: 'ONCEFLOW_LEASE_MS',
   dedupWindowSeconds: 'ONCEFLOW_DEDUP_WINDOW_SECONDS',
+  /** Receives before SQS redrives a message; the runtime parks it itself, with a reason, on the last one. */
+  maxReceiveCount: 'ONCEFLOW_MAX_RECEIVE_COUNT',
+  /** The source queue's visibility timeout; extending a lease never shortens a record's visibility below it. */
+  visibilityTimeoutSeconds: 'ONCEFLOW_VISIBILITY_TIMEOUT_SECONDS',
   /** The outbox table (optional): ctx.outbox writes there; the relay reads its stream. */
   outboxTableName: 'ONCEFLOW_OUTBOX_TABLE',
   /** Where the relay parks outbox items it can never deliver. */
@@ -36,6 +40,8 @@ export interface ConsumerEnvironment {
   readonly sourceQueueUrl: string | undefined;
   readonly outboxTableName: string | undefined;
   readonly serviceName: string;
+  readonly maxReceiveCount?: number;
+  readonly visibilityTimeoutSeconds?: number;
 }
 
 /** What an outbox relay function is configured with. */
@@ -61,6 +67,8 @@ export function toConsumerEnvironment(
     ...optional(ENVIRONMENT.deadLetterQueueUrl, settings.deadLetterQueueUrl),
     ...optional(ENVIRONMENT.sourceQueueUrl, settings.sourceQueueUrl),
     ...optional(ENVIRONMENT.outboxTableName, settings.outboxTableName),
+    ...optional(ENVIRONMENT.maxReceiveCount, settings.maxReceiveCount),
+    ...optional(ENVIRONMENT.visibilityTimeoutSeconds, settings.visibilityTimeoutSeconds),
     [ENVIRONMENT.serviceName]: settings.serviceName,
     [ENVIRONMENT.metricsNamespace]: METRICS_NAMESPACE,
   };
@@ -91,6 +99,8 @@ export function readConsumerEnvironment(env: EnvironmentVariables): {
     sourceQueueUrl: text(env, ENVIRONMENT.sourceQueueUrl),
     outboxTableName: text(env, ENVIRONMENT.outboxTableName),
     serviceName: text(env, ENVIRONMENT.serviceName),
+    maxReceiveCount: positiveNumber(env, ENVIRONMENT.maxReceiveCount),
+    visibilityTimeoutSeconds: positiveNumber(env, ENVIRONMENT.visibilityTimeoutSeconds),
   };
 }
 
@@ -109,8 +119,8 @@ export function readRelayEnvironment(env: EnvironmentVariables): RelayEnvironmen
   };
 }
 
-function optional(name: string, value: string | undefined): Record<string, string> {
-  return value === undefined ? {} : { [name]: value };
+function optional(name: string, value: string | number | undefined): Record<string, string> {
+  return value === undefined ? {} : { [name]: String(value) };
 }
 
 function text(env: EnvironmentVariables, name: string): string | undefined {

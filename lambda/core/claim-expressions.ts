@@ -23,6 +23,8 @@ const isFailed = '#status = :failed';
 const isLeaseOver = '(#status = :processing AND #leaseExpiresAtMs < :nowMs)';
 export const CLAIMABLE = [isAbsent, isExpired, isFailed, isLeaseOver].join(' OR ');
 export const HOLDS_LEASE = '#leaseToken = :leaseToken AND #status = :processing';
+/** Our lease, not yet ended: only a live lease may be extended, so an ended one stays ended for a challenger. */
+export const HOLDS_LIVE_LEASE = `${HOLDS_LEASE} AND #leaseExpiresAtMs >= :nowMs`;
 
 /** Update and condition expressions with exactly the #placeholders they use (DynamoDB refuses unused ones). */
 export function expressions(update: string, condition: string) {

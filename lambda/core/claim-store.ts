@@ -2,7 +2,13 @@ import { hostname } from 'node:os';
 import { type DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { CLAIMS_TABLE } from '../contract/index.js';
 import { readConditionFailure } from './aws-errors.js';
-import { CLAIMABLE, claimConditionValues, expressions, HOLDS_LEASE } from './claim-expressions.js';
+import {
+  CLAIMABLE,
+  claimConditionValues,
+  expressions,
+  HOLDS_LEASE,
+  HOLDS_LIVE_LEASE,
+} from './claim-expressions.js';
 import { ClaimStatus, toClaimRecord } from './claim-record.js';
 import {
   type Claim,
@@ -15,9 +21,10 @@ import {
   refusal,
   unavailable,
 } from './claim-results.js';
-import { ClaimStoreUnavailableError } from './errors.js';
+import { ClaimStoreUnavailableError, LeaseLostError } from './errors.js';
 import { commitGrouped } from './grouped-commit.js';
 import { LeaseTerms, type LeaseTermsOptions } from './lease-terms.js';
+import { mayHaveApplied, ownClaim } from './lost-responses.js';
 import { validateMessageId } from './message-id.js';
 import type { StagedWrite } from './staged-writes.js';
 
@@ -92,7 +99,16 @@ export class ClaimStore {
       };
     } catch (error) {
       const failure = readConditionFailure(error);
-      if (failure === undefined) throw unavailable('claim', messageId, this.tableName, error);
+      if (failure === undefined) {
+        // The claim may have landed with its answer lost: end that lease now, so the redelivery need not wait.
+        if (mayHaveApplied(error)) {
+          await this.release({ messageId, leaseToken }, 'claim response lost').catch(() => false);
+        }
+        throw unavailable('claim', messageId, this.tableName, error);
+      }
+      // The SDK sent the claim again after losing the answer: the lease it found is this claim's own.
+      const own = ownClaim({ messageId, leaseToken, leaseExpiresAtMs }, failure.item);
+      if (own !== undefined) return { kind: 'Claimed', claim: own };
       return refusal(messageId, failure.item, nowMs);
     }
   }
@@ -141,8 +157,39 @@ export class ClaimStore {
     );
   }
 
+  /**
+   * Holds the claim `leaseMs` longer from now (a heartbeat), only while its lease is held and has not ended.
+   * Returns the new end of the lease; throws LeaseLostError when the lease ended, was released or was taken over.
+   */
+  async extend(claim: Claim, leaseMs: number = this.terms.leaseMs): Promise<number> {
+    const nowMs = this.terms.clock();
+    const leaseExpiresAtMs = nowMs + leaseMs;
+    try {
+      await this.dynamoDb.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { [CLAIMS_TABLE.partitionKey.name]: claim.messageId },
+          ...expressions('SET #leaseExpiresAtMs = :leaseExpiresAtMs', HOLDS_LIVE_LEASE),
+          ExpressionAttributeValues: {
+            ':leaseExpiresAtMs': leaseExpiresAtMs,
+            ':leaseToken': claim.leaseToken,
+            ':processing': ClaimStatus.PROCESSING,
+            ':nowMs': nowMs,
+          },
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        }),
+      );
+      return leaseExpiresAtMs;
+    } catch (error) {
+      const failure = readConditionFailure(error);
+      if (failure === undefined) throw unavailable('extend', claim.messageId, this.tableName, error);
+      const record = failure.item === undefined ? undefined : toClaimRecord(failure.item);
+      throw new LeaseLostError(claim.messageId, claim.leaseToken, record);
+    }
+  }
+
   /** Ends the lease now, on a retryable error, so the retry need not wait. False when the lease was already lost. */
-  async release(claim: Claim, reason?: string): Promise<boolean> {
+  async release(claim: Pick<Claim, 'messageId' | 'leaseToken'>, reason?: string): Promise<boolean> {
     try {
       await this.dynamoDb.send(
         new UpdateCommand({

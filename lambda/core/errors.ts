@@ -40,6 +40,42 @@ export class ZombieCommitError extends OnceflowError {
 }
 
 /**
+ * The lease could not be extended: it had already ended, or it was released or taken over. The handler should
+ * stop; its staged writes will not commit, and the message returns to the queue.
+ */
+export class LeaseLostError extends OnceflowError {
+  readonly retryable = true;
+
+  constructor(
+    readonly messageId: string,
+    readonly leaseToken: string,
+    /** The claim record as it stood when the extension was refused, when DynamoDB returned it. */
+    readonly currentRecord: ClaimRecord | undefined,
+  ) {
+    super(
+      `Lease ${leaseToken} on ${messageId} could not be extended: it ended or another consumer holds it` +
+        (currentRecord === undefined
+          ? ' (the claim record is gone).'
+          : ` (record is ${currentRecord.status}, fencing token ${currentRecord.fencingToken}).`),
+    );
+  }
+}
+
+/** The handler returned after its lease ended, so its commit was not attempted. Retried; nothing was applied. */
+export class LeaseExpiredError extends OnceflowError {
+  readonly retryable = true;
+
+  constructor(
+    readonly messageId: string,
+    readonly leaseExpiredAgoMs: number,
+  ) {
+    super(
+      `Commit of ${messageId} not attempted: its lease ended ${leaseExpiredAgoMs} ms before the handler returned.`,
+    );
+  }
+}
+
+/**
  * A staged write's own ConditionExpression failed, so the whole commit was cancelled: nothing was applied and the
  * claim is still held. The application decided the effect may not happen; by default that is permanent.
  */
@@ -81,7 +117,7 @@ export class ClaimStoreUnavailableError extends OnceflowError {
   readonly retryable = true;
 
   constructor(
-    readonly operation: 'claim' | 'commit' | 'release' | 'park',
+    readonly operation: 'claim' | 'commit' | 'release' | 'park' | 'extend',
     readonly messageId: string,
     /** A short reason code: the AWS error name or the cancellation code. */
     readonly reason: string,

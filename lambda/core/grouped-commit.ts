@@ -15,6 +15,7 @@ import {
   StagedWriteConditionFailedError,
   ZombieCommitError,
 } from './errors.js';
+import { isOwnCommit } from './lost-responses.js';
 import { MAX_STAGED_WRITES, type StagedWrite } from './staged-writes.js';
 
 /** How many times innocent members of cancelled groups are sent again before giving up (retryable). */
@@ -169,6 +170,8 @@ function outcomeOf(commit: GroupedCommit, entry: CommitEntry, verdict: FinalVerd
         return { kind: 'Failed', error };
       }
       const record = verdict.item === undefined ? undefined : toClaimRecord(verdict.item);
+      // Sent again after its answer was lost: this claim's own commit is DONE already, with its writes.
+      if (isOwnCommit(record, entry.claim)) return { kind: 'Committed' };
       return { kind: 'Failed', error: new ZombieCommitError(messageId, entry.claim.leaseToken, record) };
     }
     case 'StagedWriteRefused':

@@ -9,7 +9,7 @@ import type { SourceQueue } from './source-queue.js';
 /** What the processor needs of a claim store: `ClaimStore` on DynamoDB, or the test kit's in-memory store. */
 export type ClaimStorePort = Pick<
   ClaimStore,
-  'claim' | 'commitAll' | 'release' | 'park' | 'dedupWindowSeconds'
+  'claim' | 'commitAll' | 'release' | 'park' | 'extend' | 'leaseMs' | 'dedupWindowSeconds'
 >;
 
 export interface BatchProcessorDependencies {
@@ -26,6 +26,12 @@ export interface BatchProcessorDependencies {
   /** Records of a batch processed at once. */
   readonly concurrency: number;
   readonly clock: () => number;
+  /** Extend every running handler's lease on its own, every third of a lease (lease mode). */
+  readonly heartbeat: boolean;
+  /** Receives before SQS redrives a record: on the last one, a record that would return is parked instead. */
+  readonly maxReceiveCount: number | undefined;
+  /** The source queue's visibility timeout, when known: lease extensions never shorten it. */
+  readonly visibilityTimeoutSeconds: number | undefined;
   /** Where ctx.outbox stages its items; ctx.outbox.send throws without one. */
   readonly outboxTableName: string | undefined;
 }

@@ -3,18 +3,33 @@ import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
 import pLimit, { type LimitFunction } from 'p-limit';
 import { ACKNOWLEDGED_KINDS, METRIC } from '../contract/index.js';
 import type { Claim, ClaimResult, CommitOutcome } from '../core/claim-results.js';
-import { ConfigurationError, MalformedMessageError } from '../core/errors.js';
+import {
+  ClaimStoreUnavailableError,
+  ConfigurationError,
+  LeaseExpiredError,
+  MalformedMessageError,
+} from '../core/errors.js';
 import { StagedTransaction } from '../core/staged-writes.js';
 import { Outbox } from '../outbox/outbox.js';
 import type { BatchProcessorDependencies } from './batch-dependencies.js';
 import { publishMetrics } from './batch-metrics.js';
 import type { BatchReport, ExactlyOnceContext, RecordLogger, RecordOutcome } from './handler-contract.js';
+import { RecordLease } from './record-lease.js';
 import { copyOutcome, describe, outcomeFor, type PendingCommit, Settlement } from './settlement.js';
 import { type OnceflowMessage, readMessage } from './wire-format.js';
 
 export type { BatchProcessorDependencies, ClaimStorePort } from './batch-dependencies.js';
 
 type Prepared = { readonly outcome: RecordOutcome } | { readonly pending: PendingCommit };
+
+/** The invocation a batch runs in: Lambda's context, and when it must have returned. */
+interface Invocation {
+  readonly lambdaContext: Context | undefined;
+  readonly startedMs: number;
+  readonly deadlineMs: number | undefined;
+  /** The claims taken in this invocation, by record: a record parked on its last receive gives its claim up. */
+  readonly claims: Map<SQSRecord, Claim>;
+}
 
 /**
  * Runs one SQS batch exactly once per messageId (docs/design.md sections 1, 3 and 6): claims, runs the handler,
@@ -31,6 +46,14 @@ export class BatchProcessor {
   async process(event: SQSEvent, lambdaContext?: Context): Promise<BatchReport> {
     const records = event.Records ?? [];
     const limit = pLimit(this.deps.concurrency);
+    const startedMs = this.deps.clock();
+    const remainingMs = lambdaContext?.getRemainingTimeInMillis?.();
+    const invocation: Invocation = {
+      lambdaContext,
+      startedMs,
+      deadlineMs: remainingMs === undefined ? undefined : startedMs + remainingMs,
+      claims: new Map(),
+    };
     const outcomes = new Map<SQSRecord, RecordOutcome>();
     const standard: SQSRecord[] = [];
     const fifoGroups = new Map<string, SQSRecord[]>();
@@ -40,15 +63,22 @@ export class BatchProcessor {
       else fifoGroups.set(group, [...(fifoGroups.get(group) ?? []), record]);
     }
     await Promise.all([
-      this.processUnordered(standard, limit, lambdaContext, outcomes),
+      this.processUnordered(standard, limit, invocation, outcomes),
       ...[...fifoGroups.values()].map((group) =>
-        limit(() => this.processInOrder(group, lambdaContext, outcomes)),
+        limit(() => this.processInOrder(group, invocation, outcomes)),
       ),
     ]);
-    const ordered = records.map(
-      (record) =>
-        outcomes.get(record) ??
-        outcomeFor(record, undefined, 'Retried', { reason: 'record was not processed' }),
+    const ordered = await Promise.all(
+      records.map((record) =>
+        limit(() =>
+          this.beforeReturning(
+            record,
+            invocation.claims.get(record),
+            outcomes.get(record) ??
+              outcomeFor(record, undefined, 'Retried', { reason: 'record was not processed' }),
+          ),
+        ),
+      ),
     );
     publishMetrics(this.deps.metrics, ordered);
     return {
@@ -63,7 +93,7 @@ export class BatchProcessor {
   private async processUnordered(
     records: readonly SQSRecord[],
     limit: LimitFunction,
-    lambdaContext: Context | undefined,
+    invocation: Invocation,
     outcomes: Map<SQSRecord, RecordOutcome>,
   ): Promise<void> {
     const firsts = new Map<string, { record: SQSRecord; message: OnceflowMessage; copies: SQSRecord[] }>();
@@ -84,7 +114,7 @@ export class BatchProcessor {
     );
     const prepared = await Promise.all(
       [...firsts.values()].map(({ record, message }) =>
-        limit(async () => ({ record, prepared: await this.prepare(record, message, lambdaContext) })),
+        limit(async () => ({ record, prepared: await this.prepare(record, message, invocation) })),
       ),
     );
     const pending: PendingCommit[] = [];
@@ -105,20 +135,12 @@ export class BatchProcessor {
       const original = outcomes.get(record);
       for (const copy of copies) outcomes.set(copy, copyOutcome(copy, original));
     }
-    await Promise.all(
-      records.map((record) => {
-        const outcome = outcomes.get(record);
-        return outcome?.kind === 'InFlight'
-          ? limit(() => this.returnWhenLeaseEnds(record, outcome))
-          : undefined;
-      }),
-    );
   }
 
   /** FIFO group: one record at a time, in order; after the first failure the rest of the group goes back. */
   private async processInOrder(
     records: readonly SQSRecord[],
-    lambdaContext: Context | undefined,
+    invocation: Invocation,
     outcomes: Map<SQSRecord, RecordOutcome>,
   ): Promise<void> {
     let blockedBy: RecordOutcome | undefined;
@@ -133,7 +155,7 @@ export class BatchProcessor {
       if (read instanceof MalformedMessageError) {
         outcome = await this.settlement.parkMalformed(record, read);
       } else {
-        const prepared = await this.prepare(record, read, lambdaContext);
+        const prepared = await this.prepare(record, read, invocation);
         outcome =
           'outcome' in prepared
             ? prepared.outcome
@@ -157,7 +179,7 @@ export class BatchProcessor {
   private async prepare(
     record: SQSRecord,
     message: OnceflowMessage,
-    lambdaContext: Context | undefined,
+    invocation: Invocation,
   ): Promise<Prepared> {
     const { messageId } = message;
     if (this.deps.doneCache.has(messageId)) {
@@ -167,13 +189,28 @@ export class BatchProcessor {
       this.deps.mode === 'lease' ? await this.claimLease(record, messageId) : { claim: undefined };
     if ('outcome' in claimed) return claimed;
     const { claim } = claimed;
+    if (claim !== undefined) invocation.claims.set(record, claim);
     const tx = new StagedTransaction();
+    const logger = this.recordLogger(messageId, claim?.fencingToken ?? 0);
+    const lease = new RecordLease(this.deps, record, claim, logger, invocation);
+    const context = this.newContext(tx, message, claim, invocation.lambdaContext, lease, logger);
+    let run: Awaited<ReturnType<RecordLease['run']>>;
     try {
-      await this.deps.handler(message, this.newContext(tx, message, claim, lambdaContext));
+      run = await lease.run(() => this.deps.handler(message, context));
     } catch (error) {
       return { outcome: await this.settlement.recordFailed(record, message, error, claim) };
     }
-    return { pending: { record, message, claim, entry: { messageId, claim, stagedWrites: tx.staged } } };
+    if (!run.returned) {
+      // Its lease runs out on its own: releasing it could start a second run beside one that may still be going.
+      logger.warn('Handler did not return before its signal; not waiting for it', { reason: run.reason });
+      const reason = `HandlerTimedOut: the handler did not return in time (${run.reason}); nothing was committed`;
+      return {
+        outcome: outcomeFor(record, messageId, 'Retried', { reason, takeover: claim?.takeover ?? false }),
+      };
+    }
+    return {
+      pending: { record, message, claim, lease, entry: { messageId, claim, stagedWrites: tx.staged } },
+    };
   }
 
   /** Lease mode: the claim on messageId, or the record's outcome when it stops here. */
@@ -211,6 +248,8 @@ export class BatchProcessor {
     message: OnceflowMessage,
     claim: Claim | undefined,
     lambdaContext: Context | undefined,
+    lease: RecordLease,
+    logger: RecordLogger,
   ): ExactlyOnceContext {
     const { messageId } = message;
     const fencingToken = claim?.fencingToken ?? 0;
@@ -226,20 +265,60 @@ export class BatchProcessor {
       fencingToken,
       idempotencyKey: messageId,
       attempt: claim?.attempt ?? message.receiveCount,
-      logger: this.recordLogger(messageId, fencingToken),
+      logger,
       lambdaContext,
+      signal: lease.signal,
+      extendLease: (ms) => lease.extend(ms),
     };
   }
 
+  /** Commits what is still leased; a member whose lease ended meanwhile is not attempted (design section 4). */
   private async commit(pending: readonly PendingCommit[]): Promise<CommitOutcome[]> {
+    const expired = pending.map((p) => p.lease?.endedAgoMs());
+    const live = pending.filter((_, index) => expired[index] === undefined);
     const startedMs = this.deps.clock();
-    const outcomes = await this.deps.store.commitAll(pending.map((p) => p.entry));
-    this.deps.metrics.addMetric(METRIC.commitLatency, MetricUnit.Milliseconds, this.deps.clock() - startedMs);
-    return outcomes;
+    const committed = live.length > 0 ? await this.deps.store.commitAll(live.map((p) => p.entry)) : [];
+    if (live.length > 0) {
+      this.deps.metrics.addMetric(
+        METRIC.commitLatency,
+        MetricUnit.Milliseconds,
+        this.deps.clock() - startedMs,
+      );
+    }
+    let next = 0;
+    return pending.map((p, index) => {
+      const agoMs = expired[index];
+      if (agoMs !== undefined)
+        return { kind: 'Failed', error: new LeaseExpiredError(p.message.messageId, agoMs) };
+      const outcome = committed[next++];
+      return (
+        outcome ?? {
+          kind: 'Failed',
+          error: new ClaimStoreUnavailableError('commit', p.message.messageId, 'NoOutcome'),
+        }
+      );
+    });
   }
 
-  private async returnWhenLeaseEnds(record: SQSRecord, outcome: RecordOutcome): Promise<void> {
-    await this.deps.sourceQueue.returnAfter(record, outcome.leaseRemainingMs ?? 0);
+  /**
+   * A record about to go back to the queue: on its last receive it is parked with its reason instead (SQS would
+   * redrive it with none); one in flight elsewhere comes back just after that lease ends.
+   */
+  private async beforeReturning(
+    record: SQSRecord,
+    claim: Claim | undefined,
+    outcome: RecordOutcome,
+  ): Promise<RecordOutcome> {
+    if (ACKNOWLEDGED_KINDS.has(outcome.kind)) return outcome;
+    const { maxReceiveCount } = this.deps;
+    const receiveCount = Number(record.attributes?.ApproximateReceiveCount);
+    if (maxReceiveCount !== undefined && receiveCount >= maxReceiveCount) {
+      return this.settlement.parkOnLastReceive(record, outcome, claim, { receiveCount, maxReceiveCount });
+    }
+    if (outcome.kind === 'InFlight') {
+      await this.deps.sourceQueue.returnAfter(record, outcome.leaseRemainingMs ?? 0);
+    }
+    return outcome;
   }
 
   private recordLogger(messageId: string, fencingToken: number): RecordLogger {

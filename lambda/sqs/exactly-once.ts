@@ -36,6 +36,13 @@ export interface ExactlyOnceOptions {
   readonly leaseMs?: number;
   /** @default process.env.ONCEFLOW_DEDUP_WINDOW_SECONDS ?? 604_800 (7 days) */
   readonly dedupWindowSeconds?: number;
+  /**
+   * Receives before SQS moves a message to the DLQ by itself. On the last one the runtime parks a message it would
+   * return, with the last error as the reason. @default process.env.ONCEFLOW_MAX_RECEIVE_COUNT (unset: SQS redrives it, with no reason)
+   */
+  readonly maxReceiveCount?: number;
+  /** The source queue's visibility timeout, so extending a lease never shortens it. @default process.env.ONCEFLOW_VISIBILITY_TIMEOUT_SECONDS */
+  readonly visibilityTimeoutSeconds?: number;
   /** Where permanent failures are parked. @default process.env.ONCEFLOW_DLQ_URL */
   readonly deadLetterQueueUrl?: string;
   /** For visibility changes. @default process.env.ONCEFLOW_SOURCE_QUEUE_URL, else derived from the record's eventSourceARN */
@@ -56,6 +63,12 @@ export interface ExactlyOnceOptions {
   readonly logger?: Pick<Logger, 'debug' | 'info' | 'warn' | 'error'>;
   /** @default Powertools Metrics in namespace 'Onceflow' */
   readonly metrics?: MetricsSink;
+  /**
+   * Extends each running handler's lease by one lease every third of a lease (lease mode), and the record's SQS
+   * visibility with it, so long work (encoding, large uploads) keeps its claim; `ctx.signal` fires if an extension
+   * is refused. Outside Lambda nothing else bounds a handler that never returns. @default false
+   */
+  readonly heartbeat?: boolean;
   /** Where unset settings are read from. @default process.env */
   readonly environment?: EnvironmentVariables;
 }
@@ -78,6 +91,7 @@ export interface ConsumerConfiguration extends Omit<ConsumerEnvironment, 'claims
   readonly tableNameSource: string;
   readonly concurrency: number;
   readonly doneCacheSize: number;
+  readonly heartbeat: boolean;
 }
 
 /**
@@ -133,9 +147,12 @@ export function resolveConfiguration(
     deadLetterQueueUrl: options.deadLetterQueueUrl ?? fromEnv.deadLetterQueueUrl,
     sourceQueueUrl: options.sourceQueueUrl ?? fromEnv.sourceQueueUrl,
     outboxTableName: options.outboxTableName ?? fromEnv.outboxTableName,
+    maxReceiveCount: options.maxReceiveCount ?? fromEnv.maxReceiveCount,
+    visibilityTimeoutSeconds: options.visibilityTimeoutSeconds ?? fromEnv.visibilityTimeoutSeconds,
     serviceName: fromEnv.serviceName ?? DEFAULT_SERVICE_NAME,
     concurrency: options.concurrency ?? RUNTIME_DEFAULTS.concurrency,
     doneCacheSize: options.doneCacheSize ?? RUNTIME_DEFAULTS.doneCacheSize,
+    heartbeat: options.heartbeat ?? false,
   };
 }
 
@@ -176,6 +193,9 @@ async function startProcessor(handler: MessageHandler, options: ExactlyOnceOptio
     metrics:
       options.metrics ?? new Metrics({ namespace: METRICS_NAMESPACE, serviceName: config.serviceName }),
     concurrency: config.concurrency,
+    heartbeat: config.heartbeat,
+    maxReceiveCount: config.maxReceiveCount,
+    visibilityTimeoutSeconds: config.visibilityTimeoutSeconds,
     clock,
     outboxTableName: config.outboxTableName,
   });

@@ -34,6 +34,26 @@ export interface ExactlyOnceContext {
   readonly attempt: number;
   readonly logger: RecordLogger;
   readonly lambdaContext: Context | undefined;
+  /**
+   * Aborts a safety margin (5 s, or a quarter of a short lease) before this handler must stop: before its lease
+   * ends (lease mode) or before the Lambda invocation times out, whichever comes first, or when the lease is lost.
+   * Pass it to `fetch` and SDK calls. Once it fires the runtime stops waiting: the message is retried and nothing
+   * staged commits. A later `extendLease` moves it.
+   */
+  readonly signal: AbortSignal;
+  /**
+   * Holds the message `ms` longer from now (default: one lease): a conditional write on this handler's lease
+   * token, and the SQS record's visibility timeout. Throws `LeaseLostError` (and aborts `signal`) when the lease
+   * already ended or another consumer took it over. In optimistic mode there is no lease: only the visibility
+   * is extended. For long work set `heartbeat: true` instead of calling it yourself.
+   *
+   * @example
+   * for (const part of parts) {
+   *   await upload(part, { abortSignal: ctx.signal });
+   *   await ctx.extendLease(60_000);
+   * }
+   */
+  extendLease(ms?: number): Promise<void>;
 }
 
 export type MessageHandler<Payload = unknown> = (

@@ -9,6 +9,7 @@ import {
 } from '../core/errors.js';
 import type { BatchProcessorDependencies } from './batch-dependencies.js';
 import type { RecordOutcome } from './handler-contract.js';
+import type { RecordLease } from './record-lease.js';
 import type { OnceflowMessage } from './wire-format.js';
 
 /** A record whose handler ran and whose staged writes wait for the batch's grouped commit. */
@@ -17,6 +18,8 @@ export interface PendingCommit {
   readonly message: OnceflowMessage;
   readonly entry: CommitEntry;
   readonly claim: Claim | undefined;
+  /** The lease the handler ran under; a commit after its end is not attempted. */
+  readonly lease?: RecordLease;
 }
 
 /** What settling needs of the processor's dependencies. */
@@ -91,6 +94,25 @@ export class Settlement {
     });
   }
 
+  /**
+   * A record that would go back to the queue on its last receive: parked with the reason it would have returned
+   * for, where SQS would move it to the DLQ with none. With this receive's claim (a released lease keeps its
+   * token) the record is marked FAILED; a DONE record makes it a duplicate instead.
+   */
+  parkOnLastReceive(
+    record: SQSRecord,
+    outcome: RecordOutcome,
+    claim: Claim | undefined,
+    { receiveCount, maxReceiveCount }: { readonly receiveCount: number; readonly maxReceiveCount: number },
+  ): Promise<RecordOutcome> {
+    const reason =
+      `${outcome.reason ?? outcome.kind} (receive ${receiveCount} of maxReceiveCount ${maxReceiveCount}: ` +
+      'parked instead of returned)';
+    return this.park(record, outcome.messageId, reason, RETRIES_EXHAUSTED, claim, {
+      alwaysSend: outcome.messageId === undefined,
+    });
+  }
+
   parkMalformed(record: SQSRecord, error: MalformedMessageError): Promise<RecordOutcome> {
     return this.park(record, error.messageId, error.message, error.name, undefined, { alwaysSend: true });
   }
@@ -148,6 +170,9 @@ export class Settlement {
     return outcomeFor(record, messageId, 'Parked', { reason });
   }
 }
+
+/** The error type a message parked on its last receive carries: each receive ended in a retryable outcome. */
+export const RETRIES_EXHAUSTED = 'RetriesExhausted';
 
 /** A later copy of a messageId in the batch follows the first: acknowledged with it, or returned with it. */
 export function copyOutcome(copy: SQSRecord, original: RecordOutcome | undefined): RecordOutcome {

@@ -30,6 +30,9 @@ export function atLeastOnce(
             attempt: message.receiveCount,
             logger: console,
             lambdaContext: undefined,
+            // The baseline has no lease to end or extend: its handlers run to completion, unbounded.
+            signal: new AbortController().signal,
+            extendLease: async () => undefined,
           });
           if (tx.staged.length > 0) {
             await dynamoDb.send(new TransactWriteCommand({ TransactItems: [...tx.staged] }));

@@ -138,31 +138,34 @@ describe('runInMemory', () => {
     expect(run.store.record('flaky')).toMatchObject({ status: 'DONE', fencingToken: 2, attempts: 2 });
   });
 
-  it('reports a message that always fails as exhausted after maxReceives deliveries', async () => {
+  it('parks a message that fails on every receive on its last one, with the last error as the reason', async () => {
     let calls = 0;
     const run = await runInMemory<Order>(
       () => {
         calls += 1;
-        throw new Error('still down');
+        throw new Error(`still down (${calls})`);
       },
       [order('doomed'), { body: 'junk' }],
       { maxReceives: 3 },
     );
 
     expect(calls).toBe(3);
-    expect(run.exhausted).toEqual(['doomed']);
+    // SQS redrive would have moved it without a reason; the runtime parked it first.
+    expect(run.exhausted).toEqual([]);
     expect(run.outcomes.filter((outcome) => outcome.messageId === 'doomed').map((o) => o.kind)).toEqual([
       'Retried',
       'Retried',
-      'Retried',
+      'Parked',
     ]);
-    // The junk body was parked on its first delivery; only 'doomed' came back.
     expect(run.deliveries).toBe(4);
-    expect(run.parked).toHaveLength(1);
+    const doomed = run.parked.find((parked) => parked.messageId === 'doomed');
+    expect(doomed?.errorType).toBe('RetriesExhausted');
+    expect(doomed?.reason).toBe(
+      'Error: still down (3) (receive 3 of maxReceiveCount 3: parked instead of returned)',
+    );
     expect(run.store.record('doomed')).toMatchObject({
-      status: 'PROCESSING',
-      leaseExpiresAtMs: 0,
-      lastError: 'Error: still down',
+      status: 'FAILED',
+      lastError: doomed?.reason,
       attempts: 3,
     });
   });
@@ -226,11 +229,13 @@ describe('runInMemory', () => {
     const run = await runInMemory<Order>(
       async (message, ctx) => {
         calls += 1;
-        // This invocation stalls past its lease; another consumer takes the message over and commits.
+        // Another consumer whose clock runs ahead by more than the lease takes the message over and commits;
+        // by this consumer's clock its lease is still live, so it attempts its commit.
         now += 1_001;
         const other = await store.claim(message.messageId);
         if (other.kind !== 'Claimed') throw new Error(`expected a takeover, got ${other.kind}`);
         await commit(store, other.claim, theirs);
+        now -= 1_001;
         ctx.tx.put({ TableName: 'orders', Item: { orderId: 'a', by: 'zombie' } });
       },
       [order('a')],
