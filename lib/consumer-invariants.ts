@@ -109,6 +109,7 @@ export function findTimingViolations(settings: ConsumerTimingSettings): string[]
     ...leaseViolations(settings),
     ...visibilityViolations(settings),
     ...dedupWindowViolations(settings),
+    ...parkedCopyViolations(settings),
     ...deadLetterQueueViolations(settings),
     ...eventSourceViolations(settings),
   ];
@@ -165,6 +166,29 @@ function dedupWindowViolations(s: ConsumerTimingSettings): string[] {
       `producerRetryHorizon (${human(s.producerRetryHorizon)}) = ${human(minimum)}; a copy of a message could ` +
       'arrive after its claim record expired and be applied twice. ' +
       `Fix: set dedupWindow to at least ${human(minimum)}, or shorten ${retention} or producerRetryHorizon.`,
+  ];
+}
+
+/** SQS keeps a message 14 days at most: the retention assumed for a dead-letter queue whose own is not known. */
+const MAX_RETENTION_PERIOD = Duration.days(14);
+
+/**
+ * Parking is at least once, so the DLQ can hold a second copy of a message that was later applied; redriving that
+ * copy after the claim record expired would apply it again (docs/design.md section 9).
+ */
+function parkedCopyViolations(s: ConsumerTimingSettings): string[] {
+  const dlq = s.deadLetterQueue;
+  if (dlq === undefined) return [];
+  const retention = dlq.retentionPeriod ?? MAX_RETENTION_PERIOD;
+  const minimum = retention.plus(s.leaseDuration);
+  if (seconds(s.dedupWindow) >= seconds(minimum)) return [];
+  const known = dlq.retentionPeriod === undefined ? ' (not known: SQS keeps messages 14 days at most)' : '';
+  return [
+    `dedupWindow (${human(s.dedupWindow)}) is shorter than the dead-letter queue's retention period ` +
+      `(${human(retention)}${known}) + leaseDuration (${human(s.leaseDuration)}) = ${human(minimum)}; parking is ` +
+      'at least once, so the DLQ can hold a copy of a message that was later applied, and redriving that copy ' +
+      'after its claim record expired would apply it again. ' +
+      `Fix: set dedupWindow to at least ${human(minimum)}, or shorten the dead-letter queue's retention period.`,
   ];
 }
 

@@ -1,3 +1,4 @@
+import { RUNTIME_DEFAULTS } from 'onceflow';
 import type { SystemSummary } from '../handler-level/results.js';
 import type { SystemName } from '../handler-level/systems.js';
 
@@ -37,8 +38,8 @@ export const ASSUMPTIONS = {
    * DeleteMessageBatch, each carrying 10 messages.
    */
   sqsRequestsPerMessage: 0.3,
-  /** Onceflow keeps a claim per messageId for the dedup window W (7 days by default); Powertools for 1 hour. */
-  claimRetentionDays: 7,
+  /** Onceflow keeps a claim per messageId for the dedup window W (its default); Powertools for 1 hour. */
+  claimRetentionDays: RUNTIME_DEFAULTS.dedupWindowSeconds / 86_400,
   powertoolsRetentionDays: 1 / 24,
   /** Stored size of one claim / idempotency record, with DynamoDB's 100-byte per-item overhead. */
   claimItemBytes: 350,

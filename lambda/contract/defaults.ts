@@ -35,8 +35,11 @@ export const RUNTIME_DEFAULTS = {
   mode: 'lease' as ProcessingMode,
   /** The longest an invocation lives, plus the clock-skew margin. */
   leaseMs: (DEFAULT_FUNCTION_TIMEOUT_SECONDS + CLOCK_SKEW_MARGIN_SECONDS) * 1000,
-  /** Must cover queue retention + delivery delay + lease + producer retry horizon. */
-  dedupWindowSeconds: 7 * 24 * 60 * 60,
+  /**
+   * Must cover queue retention + delivery delay + lease + producer retry horizon, and the DLQ's retention + lease
+   * (a parked copy may be redriven until the DLQ drops it): 15 days, past the 14 days SQS keeps a message.
+   */
+  dedupWindowSeconds: 15 * 24 * 60 * 60,
   /** Records of one batch processed at once. */
   concurrency: 10,
   /** messageIds remembered DONE per warm container, answering repeated duplicates with no request. */

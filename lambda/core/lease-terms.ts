@@ -7,7 +7,7 @@ export interface LeaseTermsOptions {
   readonly clock?: () => number;
   /** How long a claim is held before another consumer may take it over. @default 60_000 */
   readonly leaseMs?: number;
-  /** How long a messageId is remembered. @default 604_800 (7 days) */
+  /** How long a messageId is remembered. @default 1_296_000 (15 days) */
   readonly dedupWindowSeconds?: number;
   /** Who holds a claim, for operators. @default `${hostname}:${pid}` (in memory: 'in-memory') */
   readonly owner?: string;

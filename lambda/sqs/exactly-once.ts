@@ -34,7 +34,7 @@ export interface ExactlyOnceOptions {
   readonly mode?: ProcessingMode;
   /** @default process.env.ONCEFLOW_LEASE_MS ?? 60_000 */
   readonly leaseMs?: number;
-  /** @default process.env.ONCEFLOW_DEDUP_WINDOW_SECONDS ?? 604_800 (7 days) */
+  /** @default process.env.ONCEFLOW_DEDUP_WINDOW_SECONDS ?? 1_296_000 (15 days) */
   readonly dedupWindowSeconds?: number;
   /**
    * Receives before SQS moves a message to the DLQ by itself. On the last one the runtime parks a message it would

@@ -70,11 +70,16 @@ describe('ExactlyOnceConsumer synth-time invariants', () => {
   it('refuses a dedup window shorter than retention + delay + lease + producer retries', () => {
     const error = configurationError(() => ({ dedupWindow: Duration.days(5) }));
     expect(error.message).toBe(
-      HEADER_ONE +
+      header(2) +
         '1. dedupWindow (5 days) is shorter than retentionPeriod (4 days) + delivery delay (0 seconds) + ' +
         'leaseDuration (1 minute) + producerRetryHorizon (1 day) = 5 days 1 minute; a copy of a message could ' +
         'arrive after its claim record expired and be applied twice. Fix: set dedupWindow to at least 5 days ' +
-        '1 minute, or shorten retentionPeriod or producerRetryHorizon.',
+        '1 minute, or shorten retentionPeriod or producerRetryHorizon.\n' +
+        "2. dedupWindow (5 days) is shorter than the dead-letter queue's retention period (14 days) + " +
+        'leaseDuration (1 minute) = 14 days 1 minute; parking is at least once, so the DLQ can hold a copy of a ' +
+        'message that was later applied, and redriving that copy after its claim record expired would apply it ' +
+        "again. Fix: set dedupWindow to at least 14 days 1 minute, or shorten the dead-letter queue's retention " +
+        'period.',
     );
   });
 
@@ -93,7 +98,7 @@ describe('ExactlyOnceConsumer synth-time invariants', () => {
     expect(error.violations).toHaveLength(2);
     expect(error.message).toBe(
       header(2) +
-        '1. dedupWindow (7 days) is shorter than retentionPeriod (14 days) + delivery delay (0 seconds) + ' +
+        '1. dedupWindow (15 days) is shorter than retentionPeriod (14 days) + delivery delay (0 seconds) + ' +
         'leaseDuration (1 minute) + producerRetryHorizon (1 day) = 15 days 1 minute; a copy of a message could ' +
         'arrive after its claim record expired and be applied twice. Fix: set dedupWindow to at least 15 days ' +
         '1 minute, or shorten retentionPeriod or producerRetryHorizon.\n' +
@@ -103,10 +108,51 @@ describe('ExactlyOnceConsumer synth-time invariants', () => {
     );
   });
 
+  it('refuses a dedup window that a parked copy in the DLQ outlives', () => {
+    const error = configurationError(() => ({
+      dedupWindow: Duration.days(14),
+      retentionPeriod: Duration.days(4),
+    }));
+    expect(error.message).toBe(
+      HEADER_ONE +
+        "1. dedupWindow (14 days) is shorter than the dead-letter queue's retention period (14 days) + " +
+        'leaseDuration (1 minute) = 14 days 1 minute; parking is at least once, so the DLQ can hold a copy of a ' +
+        'message that was later applied, and redriving that copy after its claim record expired would apply it ' +
+        "again. Fix: set dedupWindow to at least 14 days 1 minute, or shorten the dead-letter queue's retention " +
+        'period.',
+    );
+  });
+
+  it('assumes the longest retention SQS allows for a dead-letter queue it cannot see', () => {
+    const error = configurationError((stack) => {
+      const imported = Queue.fromQueueArn(
+        stack,
+        'Imported',
+        'arn:aws:sqs:us-east-1:123456789012:imported-dlq',
+      );
+      return {
+        dedupWindow: Duration.days(10),
+        existingQueue: new Queue(stack, 'Own', {
+          visibilityTimeout: Duration.minutes(3),
+          retentionPeriod: Duration.days(4),
+          deadLetterQueue: { queue: imported, maxReceiveCount: 10 },
+        }),
+      };
+    });
+    expect(error.message).toBe(
+      HEADER_ONE +
+        "1. dedupWindow (10 days) is shorter than the dead-letter queue's retention period (14 days (not known: " +
+        'SQS keeps messages 14 days at most)) + leaseDuration (1 minute) = 14 days 1 minute; parking is at least ' +
+        'once, so the DLQ can hold a copy of a message that was later applied, and redriving that copy after its ' +
+        'claim record expired would apply it again. Fix: set dedupWindow to at least 14 days 1 minute, or shorten ' +
+        "the dead-letter queue's retention period.",
+    );
+  });
+
   it('refuses a lease that would need a visibility timeout above what SQS allows', () => {
     const error = configurationError(() => ({
       leaseDuration: Duration.hours(13),
-      dedupWindow: Duration.days(14),
+      dedupWindow: Duration.days(15),
     }));
     expect(error.message).toBe(
       HEADER_ONE +
@@ -214,7 +260,7 @@ describe('ExactlyOnceConsumer synth-time invariants', () => {
         "3. the source queue's visibility timeout (1 minute) is shorter than 6 x functionTimeout (3 minutes); a " +
         'batch Lambda retries after throttling could become visible again while it is still being processed. ' +
         'Fix: set visibilityTimeout on existingQueue to at least 3 minutes, or lower functionTimeout.\n' +
-        "4. dedupWindow (7 days) is shorter than existingQueue's retention period (14 days) + delivery delay " +
+        "4. dedupWindow (15 days) is shorter than existingQueue's retention period (14 days) + delivery delay " +
         '(0 seconds) + leaseDuration (1 minute) + producerRetryHorizon (1 day) = 15 days 1 minute; a copy of a ' +
         'message could arrive after its claim record expired and be applied twice. Fix: set dedupWindow to at ' +
         "least 15 days 1 minute, or shorten existingQueue's retention period or producerRetryHorizon.\n" +
