@@ -5,7 +5,9 @@
 
 export {
   CLAIMS_TABLE,
+  CLOCK_SKEW_MARGIN_SECONDS,
   type ConsumerEnvironment,
+  DEFAULT_FUNCTION_TIMEOUT_SECONDS,
   ENVIRONMENT,
   type EnvironmentVariables,
   type KeyAttribute,
