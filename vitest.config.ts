@@ -9,6 +9,8 @@ const env = {
 };
 
 const source = (path: string) => fileURLToPath(new URL(path, import.meta.url));
+/** Each test file's own TMPDIR, removed after it: tests leave nothing in the machine's temp directory. */
+const SCOPED_TEMP_DIRECTORY = 'test/support/scoped-temp-directory.ts';
 
 export default defineConfig({
   resolve: {
@@ -32,13 +34,19 @@ export default defineConfig({
           name: 'integration',
           include: ['test/integration/**/*.test.ts'],
           globalSetup: ['test/integration/global-setup.ts'],
+          setupFiles: [SCOPED_TEMP_DIRECTORY],
           testTimeout: 60_000,
           hookTimeout: 60_000,
         },
       },
       {
         extends: true,
-        test: { name: 'infra', include: ['test/infra/**/*.test.ts'], testTimeout: 120_000 },
+        test: {
+          name: 'infra',
+          include: ['test/infra/**/*.test.ts'],
+          setupFiles: [SCOPED_TEMP_DIRECTORY],
+          testTimeout: 120_000,
+        },
       },
       {
         extends: true,

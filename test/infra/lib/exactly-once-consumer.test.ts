@@ -83,7 +83,8 @@ describe('ExactlyOnceConsumer function', () => {
       functionTimeout: Duration.seconds(20),
       memorySize: 1024,
       leaseDuration: Duration.seconds(90),
-      dedupWindow: Duration.days(10),
+      dedupWindow: Duration.days(20),
+      maxReceiveCount: 7,
       serviceName: 'payments',
       environment: { LEDGER_ACCOUNTS_TABLE: 'accounts' },
     });
@@ -94,7 +95,10 @@ describe('ExactlyOnceConsumer function', () => {
         Variables: Match.objectLike({
           [ENVIRONMENT.mode]: 'optimistic',
           [ENVIRONMENT.leaseMs]: '90000',
-          [ENVIRONMENT.dedupWindowSeconds]: String(10 * 24 * 3600),
+          [ENVIRONMENT.dedupWindowSeconds]: String(20 * 24 * 3600),
+          // The runtime parks on the last receive, and never shortens the visibility (6 x 20 s) when extending.
+          [ENVIRONMENT.maxReceiveCount]: '7',
+          [ENVIRONMENT.visibilityTimeoutSeconds]: '120',
           POWERTOOLS_SERVICE_NAME: 'payments',
           LEDGER_ACCOUNTS_TABLE: 'accounts',
         }),

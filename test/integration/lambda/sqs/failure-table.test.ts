@@ -194,39 +194,57 @@ describe('failure table', () => {
     expect((await fixture.audit(sent)).ok).toBe(true);
   });
 
-  it('a zombie that commits after a takeover is rejected, and its effects are discarded', async () => {
-    const fixture = await consumerFixture();
-    const clock = manualClock();
-    const payment = one(payments(1));
-    await fixture.send([payment]);
-    const ledger = ledgerHandler(fixture.tables);
-    const zombie = { paused: false, resume: () => {} };
-    const zombieHandler: MessageHandler = async (message, ctx) => {
-      await ledger(message, ctx);
-      zombie.paused = true;
-      await new Promise<void>((resolve) => {
-        zombie.resume = resolve;
-      });
-    };
+  it.each([
+    {
+      zombieClock: 'sees the pause',
+      kind: 'Retried',
+      reason:
+        /^LeaseExpiredError: Commit of .* not attempted: its lease ended 1 ms before the handler returned\.$/,
+    },
+    {
+      zombieClock: 'runs behind (its lease looks live)',
+      kind: 'ZombieRejected',
+      reason: /lease .* is no longer held \(record is DONE, fencing token 2\)/,
+    },
+  ])(
+    'a zombie paused past its lease whose clock $zombieClock: $kind, its effects discarded',
+    async ({ zombieClock, kind, reason }) => {
+      const fixture = await consumerFixture();
+      const clock = manualClock();
+      const behind = manualClock();
+      const payment = one(payments(1));
+      await fixture.send([payment]);
+      const ledger = ledgerHandler(fixture.tables);
+      const zombie = { paused: false, resume: () => {} };
+      const zombieHandler: MessageHandler = async (message, ctx) => {
+        await ledger(message, ctx);
+        zombie.paused = true;
+        await new Promise<void>((resolve) => {
+          zombie.resume = resolve;
+        });
+      };
 
-    const delivery = await fixture.receive();
-    const zombieRun = fixture.consumer({ clock: clock.now, handler: zombieHandler }).processBatch(delivery);
-    await waitFor(() => zombie.paused);
-    clock.advance(LEASE_MS + 1); // paused past its lease: a GC pause, a SIGSTOP
-    await fixture.expire(delivery);
-    const takeover = await fixture.poll(fixture.consumer({ clock: clock.now }));
-    zombie.resume();
-    const zombieResult = await zombieRun;
+      const delivery = await fixture.receive();
+      const zombieNow = zombieClock === 'sees the pause' ? clock.now : behind.now;
+      const zombieRun = fixture.consumer({ clock: zombieNow, handler: zombieHandler }).processBatch(delivery);
+      await waitFor(() => zombie.paused);
+      clock.advance(LEASE_MS + 1); // paused past its lease: a GC pause, a SIGSTOP
+      await fixture.expire(delivery);
+      const takeover = await fixture.poll(fixture.consumer({ clock: clock.now }));
+      zombie.resume();
+      const zombieResult = await zombieRun;
 
-    expect(takeover.response?.outcomes).toMatchObject([{ kind: 'Processed', takeover: true }]);
-    expect(zombieResult.outcomes).toMatchObject([{ kind: 'ZombieRejected' }]);
-    expect(zombieResult.batchItemFailures).toHaveLength(1);
-    expect((await fixture.audit([payment])).ok).toBe(true);
-    const entry = await fixture.dynamoDb.send(
-      new GetCommand({ TableName: fixture.tables.entriesTableName, Key: { messageId: payment.messageId } }),
-    );
-    expect(entry.Item?.fencingToken).toBe(2); // the successor's write, not the zombie's
-  });
+      expect(takeover.response?.outcomes).toMatchObject([{ kind: 'Processed', takeover: true }]);
+      expect(zombieResult.outcomes).toMatchObject([{ kind }]);
+      expect(zombieResult.outcomes[0]?.reason).toMatch(reason);
+      expect(zombieResult.batchItemFailures).toHaveLength(1);
+      expect((await fixture.audit([payment])).ok).toBe(true);
+      const entry = await fixture.dynamoDb.send(
+        new GetCommand({ TableName: fixture.tables.entriesTableName, Key: { messageId: payment.messageId } }),
+      );
+      expect(entry.Item?.fencingToken).toBe(2); // the successor's write, not the zombie's
+    },
+  );
 
   it('the same id on two consumers at once: exactly one claim wins', async () => {
     const fixture = await consumerFixture();
