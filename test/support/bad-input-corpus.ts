@@ -224,6 +224,7 @@ export function badInputCorpus(run: string, options: CorpusOptions = {}): Corpus
     (p) => plain('timestamp negative', p, -random.int(1_000_000_000_000)),
     (p) => plain('timestamp far future', p, random.pick([8_640_000_000_000_000, Number.MAX_SAFE_INTEGER])),
     (p) => plain('timestamp the lowest safe integer', p, Number.MIN_SAFE_INTEGER),
+    (p) => plain('timestamp with a fraction (epoch seconds)', p, random.pick([1_767_225_600.25, -0.5, 1e-7])),
     (p) =>
       plain(
         'timestamp a string Onceflow does not parse',

@@ -1,3 +1,5 @@
+import { readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { ConfigurationError, exactlyOnce, PermanentError } from 'onceflow';
 import { type LocalAws, startLocalAws } from 'onceflow/testing';
@@ -78,5 +80,18 @@ describe('onceflow/testing: startLocalAws', () => {
     await other.stop();
     expect(process.env.AWS_ENDPOINT_URL_DYNAMODB).toBe(aws.dynamoDbEndpoint);
     expect(endpointBefore).not.toBe(aws.dynamoDbEndpoint);
+  });
+
+  it('leaves nothing in the temporary directories once stopped', async () => {
+    // Java's own default is /tmp whatever TMPDIR says; DynamoDB Local unpacks its SQLite library there.
+    const javaTemp = '/tmp';
+    const nativeLibraries = () => readdirSync(javaTemp).filter((name) => name.includes('sqlite4java'));
+    const before = { ours: new Set(readdirSync(tmpdir())), java: new Set(nativeLibraries()) };
+
+    const other = await startLocalAws();
+    await other.stop();
+
+    expect(readdirSync(tmpdir()).filter((name) => !before.ours.has(name))).toEqual([]);
+    expect(nativeLibraries().filter((name) => !before.java.has(name))).toEqual([]);
   });
 });
