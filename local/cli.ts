@@ -1,12 +1,25 @@
 /**
  * `npm start`: the local exactly-once pipeline. Flags are documented in the README ("Run it locally").
  */
+import { mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { JavaNotFoundError } from 'onceflow/testing';
-import { ProgressLine, printSummary } from './cli-report.js';
-import { PIPELINE_DEFAULTS, type PipelineReport, runPipeline } from './pipeline/run.js';
+import { describeSettings, ProgressLine, printSummary } from './cli-report.js';
+import {
+  PIPELINE_DEFAULTS,
+  type PipelineOptions,
+  type PipelineReport,
+  resolveSettings,
+  runPipeline,
+  SOAK_DEFAULTS,
+} from './pipeline/run.js';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
+/** Above this, a message would too often fail 10 receives in a row, and SQS's redrive park it with no reason. */
+const MAX_FAULT_RATE = 0.05;
 
 const USAGE = usage(PIPELINE_DEFAULTS);
 
@@ -14,13 +27,24 @@ function usage(d: typeof PIPELINE_DEFAULTS): string {
   return `Usage: npm start -- [options]
 
   --servers N           server processes (default ${d.servers})
-  --messages N          unique messages (default ${d.messages}, under a minute on 2 cores)
+  --messages N          unique messages (default ${d.messages};
+                        ${SOAK_DEFAULTS.messages.toLocaleString('en-US')} with --soak)
   --duplicate-rate R    share of messages sent again later, 0..1 (default ${d.duplicateRate})
   --crash-rate R        kill -9s per 1,000 messages (default ${d.crashRate}; 0 = none)
-  --zombies N           servers frozen past their lease, then resumed (default ${d.zombies})
+  --zombies N           servers frozen past their lease, then resumed
+                        (default ${d.zombies}; ${SOAK_DEFAULTS.zombies} with --soak)
+  --fault-rate R        share of DynamoDB requests failed with each injected fault:
+                        throttle, 5xx, transaction conflict, lost response
+                        (default ${d.dynamoDbFaultRate}; 0 = none; at most ${MAX_FAULT_RATE})
+  --faults on|off       off: no kill -9, zombie or DynamoDB fault, unless a flag
+                        above asks for one (default on)
   --malformed N         malformed messages that must be parked (default ${d.malformed})
   --mode lease|optimistic  (default ${d.mode})
   --seed N              run plan seed (default ${d.seed})
+  --soak                a long run with every fault on; checks that server memory
+                        stays flat (see README, "Run it locally")
+  --log-file PATH       where the servers' and relay's log goes (default: a new
+                        file under ${join(tmpdir(), 'onceflow-local')})
   --json                machine-readable report on stdout
   --keep                leave the services up and print endpoints and table names
   --help`;
@@ -37,6 +61,10 @@ async function main(): Promise<number> {
       malformed: { type: 'string' },
       mode: { type: 'string' },
       seed: { type: 'string' },
+      'fault-rate': { type: 'string' },
+      faults: { type: 'string' },
+      soak: { type: 'boolean', default: false },
+      'log-file': { type: 'string' },
       json: { type: 'boolean', default: false },
       keep: { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
@@ -50,21 +78,46 @@ async function main(): Promise<number> {
   const mode = values.mode ?? PIPELINE_DEFAULTS.mode;
   if (mode !== 'lease' && mode !== 'optimistic')
     throw new UsageError(`--mode must be lease or optimistic, not ${mode}`);
+  const faults = values.faults ?? 'on';
+  if (faults !== 'on' && faults !== 'off') throw new UsageError(`--faults must be on or off, not ${faults}`);
+  // --faults off turns every injected fault off; a flag that names one still wins.
+  const off = faults === 'off' ? 0 : undefined;
   const options = {
     servers: integer('servers', values.servers, 1, 32),
-    messages: integer('messages', values.messages, 1, 1_000_000),
-    duplicateRate: fraction('duplicate-rate', values['duplicate-rate']),
-    crashRate: number('crash-rate', values['crash-rate']),
-    zombies: integer('zombies', values.zombies, 0, 10),
+    messages: integer('messages', values.messages, 1, 10_000_000),
+    duplicateRate: fraction('duplicate-rate', values['duplicate-rate'], 1),
+    crashRate: number('crash-rate', values['crash-rate']) ?? off,
+    zombies: integer('zombies', values.zombies, 0, 100) ?? off,
+    dynamoDbFaultRate: fraction('fault-rate', values['fault-rate'], MAX_FAULT_RATE) ?? off,
     malformed: integer('malformed', values.malformed, 0, 10_000),
     seed: integer('seed', values.seed, 0, 2 ** 31),
     mode,
+    soak: values.soak,
     keep: values.keep,
   } as const;
-  return run(options, values.json);
+  if (options.soak) {
+    const settings = resolveSettings(options);
+    if (settings.crashRate === 0 || settings.zombies === 0 || settings.dynamoDbFaultRate === 0)
+      throw new UsageError(
+        '--soak runs with every fault on: leave out --faults off, and no rate or count of 0',
+      );
+  }
+  return run(options, values['log-file'] ?? defaultLogFile(), values.json);
 }
 
-async function run(options: Parameters<typeof runPipeline>[0], json: boolean): Promise<number> {
+/** Where a run's log goes unless --log-file says: a new file each run, kept, its path printed. */
+function defaultLogFile(): string {
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+  return join(tmpdir(), 'onceflow-local', `run-${stamp}-${process.pid}.log`);
+}
+
+async function run(
+  options: Omit<PipelineOptions, 'onProgress' | 'signal' | 'logFile'>,
+  logFileOption: string,
+  json: boolean,
+): Promise<number> {
+  const logFile = resolve(logFileOption);
+  mkdirSync(dirname(logFile), { recursive: true });
   const controller = new AbortController();
   let interrupted = false;
   const onSignal = () => {
@@ -82,10 +135,12 @@ async function run(options: Parameters<typeof runPipeline>[0], json: boolean): P
     process.exit(1);
   });
   const progress = new ProgressLine();
+  for (const line of describeSettings(resolveSettings(options), logFile)) process.stderr.write(`${line}\n`);
   process.stderr.write('Starting DynamoDB Local, the SQS emulator and the servers...\n');
   try {
     const report = await runPipeline({
       ...options,
+      logFile,
       signal: controller.signal,
       onProgress: (p) => progress.update(p),
     });
@@ -139,10 +194,10 @@ function integer(name: string, value: string | undefined, min: number, max: numb
   return parsed;
 }
 
-function fraction(name: string, value: string | undefined): number | undefined {
+function fraction(name: string, value: string | undefined, max: number): number | undefined {
   const parsed = number(name, value);
-  if (parsed !== undefined && parsed > 1)
-    throw new UsageError(`--${name} must be between 0 and 1, not ${value}`);
+  if (parsed !== undefined && parsed > max)
+    throw new UsageError(`--${name} must be between 0 and ${max}, not ${value}`);
   return parsed;
 }
 

@@ -98,6 +98,7 @@ export const localPipelineBenchmark: PipelineBenchmark = {
       crashRate: 0,
       zombies: 0,
       malformed: 0,
+      dynamoDbFaultRate: 0,
       offeredLoadPerSecond,
     });
     if (!report.ok) throw new Error(`the pipeline's audit failed at ${offeredLoadPerSecond} msgs/s offered`);

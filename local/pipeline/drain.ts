@@ -5,32 +5,39 @@ import {
 } from '@aws-sdk/client-sqs';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { PARK_ATTRIBUTE } from 'onceflow';
-import type { SentPayment } from '../../lambda/app/ledger.js';
 import type { LocalStack } from '../stack/local-stack.js';
 import { sleep } from '../support/stats.js';
 
-const DRAIN_TIMEOUT_MS = 10 * 60_000;
+/** Draining fails when nothing has moved (queue depth, outbox, reported outcomes) for this long. */
+const STALL_TIMEOUT_MS = 5 * 60_000;
 
 /**
  * Done when both queues and the outbox have held nothing, visible or in flight, for a few checks in a row, and no
- * process is `busy` (a frozen zombie still holds a message).
+ * process is `busy` (a frozen zombie still holds a message). Gives up only when nothing moves for 5 minutes, so a
+ * long run (a soak) may take as long as it needs.
  */
 export async function waitUntilDrained(
   stack: LocalStack,
-  fleet: { busy(): boolean },
+  fleet: { busy(): boolean; outcomesReported(): number },
   signal: AbortSignal | undefined,
 ): Promise<void> {
-  const deadline = Date.now() + DRAIN_TIMEOUT_MS;
   let emptyChecks = 0;
+  let lastState = '';
+  let lastMoveMs = Date.now();
   while (emptyChecks < 3) {
     if (signal?.aborted === true) throw new Error('Stopped.');
-    if (Date.now() > deadline) throw new Error('The queues and the outbox did not drain within 10 minutes.');
+    if (Date.now() - lastMoveMs > STALL_TIMEOUT_MS)
+      throw new Error('The queues and the outbox stopped draining: nothing moved for 5 minutes.');
     await sleep(500);
-    const left =
-      (await messagesLeft(stack, stack.queues.queueUrl)) +
-      (await messagesLeft(stack, stack.notificationsQueues.queueUrl)) +
-      (await outboxItemsLeft(stack));
-    emptyChecks = left === 0 && !fleet.busy() ? emptyChecks + 1 : 0;
+    const left = [
+      await messagesLeft(stack, stack.queues.queueUrl),
+      await messagesLeft(stack, stack.notificationsQueues.queueUrl),
+      await outboxItemsLeft(stack),
+    ];
+    const state = `${left.join(',')}:${fleet.outcomesReported()}`;
+    if (state !== lastState) lastMoveMs = Date.now();
+    lastState = state;
+    emptyChecks = left.every((n) => n === 0) && !fleet.busy() ? emptyChecks + 1 : 0;
   }
 }
 
@@ -60,42 +67,26 @@ export async function outboxItemsLeft(stack: LocalStack): Promise<number> {
   return Count ?? 0;
 }
 
-export interface DeadLetters {
-  /** The messageIds the parked bodies carry. */
-  readonly messageIds: ReadonlySet<string>;
-  /** Parked messages that are not one of the valid payments: the malformed ones. */
-  withoutValidPayment(valid: readonly SentPayment[]): number;
+/** One message found in a DLQ. */
+export interface ParkedMessage {
+  readonly body: string;
+  /** The messageId its body carries, when it is a JSON object with a string `messageId`. */
+  readonly messageId: string | undefined;
+  /** The `onceflow.reason` attribute; undefined when missing or empty (SQS's own redrive sets none). */
+  readonly reason: string | undefined;
 }
 
-/** Everything parked in the DLQ: the messageIds it carries, and how many bodies had no valid payment. */
-export async function drainDeadLetters(stack: LocalStack): Promise<DeadLetters> {
-  const bodies = await receiveAllParked(stack);
-  const messageIds = new Set<string>();
-  for (const body of bodies) {
-    const id = messageIdOf(body);
-    if (id !== undefined) messageIds.add(id);
-  }
-  return {
-    messageIds,
-    withoutValidPayment: (valid) => {
-      const validIds = new Set(valid.map((p) => p.messageId));
-      return bodies.filter((body) => {
-        const id = messageIdOf(body);
-        return id === undefined || !validIds.has(id);
-      }).length;
-    },
-  };
-}
-
-/** Receives and deletes until the DLQ is empty; one body per parked source message. */
-async function receiveAllParked(stack: LocalStack): Promise<string[]> {
-  // Parking is at least once: a server killed after its DLQ send and before its SQS delete parks the same SQS
-  // message again. Each parked message is counted once, by the source SQS message id it carries.
-  const parked = new Map<string, string>();
+/**
+ * Receives and deletes until the DLQ is empty; one message per parked source message. Parking is at least once:
+ * a server killed after its DLQ send and before its SQS delete parks the same SQS message again, so each is counted
+ * once, by the source SQS message id it carries.
+ */
+export async function drainDeadLetters(stack: LocalStack, queueUrl: string): Promise<ParkedMessage[]> {
+  const parked = new Map<string, ParkedMessage>();
   for (;;) {
     const { Messages = [] } = await stack.sqs.send(
       new ReceiveMessageCommand({
-        QueueUrl: stack.queues.deadLetterQueueUrl,
+        QueueUrl: queueUrl,
         MaxNumberOfMessages: 10,
         MessageAttributeNames: ['All'],
       }),
@@ -103,12 +94,18 @@ async function receiveAllParked(stack: LocalStack): Promise<string[]> {
     if (Messages.length === 0) break;
     for (const message of Messages) {
       const body = message.Body ?? '';
-      const source = message.MessageAttributes?.[PARK_ATTRIBUTE.sourceMessageId]?.StringValue;
-      parked.set(source ?? `${message.MessageId ?? ''}:${body}`, body);
+      const attributes = message.MessageAttributes ?? {};
+      const source = attributes[PARK_ATTRIBUTE.sourceMessageId]?.StringValue;
+      const reason = attributes[PARK_ATTRIBUTE.reason]?.StringValue;
+      parked.set(source ?? `${message.MessageId ?? ''}:${body}`, {
+        body,
+        messageId: messageIdOf(body),
+        reason: reason === undefined || reason.trim() === '' ? undefined : reason,
+      });
     }
     await stack.sqs.send(
       new DeleteMessageBatchCommand({
-        QueueUrl: stack.queues.deadLetterQueueUrl,
+        QueueUrl: queueUrl,
         Entries: Messages.map((m, index) => ({ Id: String(index), ReceiptHandle: m.ReceiptHandle })),
       }),
     );

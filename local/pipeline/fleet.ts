@@ -1,20 +1,22 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import { EventEmitter } from 'node:events';
-import { openSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
   type CrashPoint,
   emptyCounts,
+  FUNCTION_TIMEOUT_EXIT_CODE,
   isOutcomeKind,
   noCrashes,
+  noDynamoDbFaults,
   type ParentMessage,
   SERVER_ENV,
   type ServerMessage,
 } from '../processes/protocol.js';
 import { type LocalStack, serverEnvironment } from '../stack/local-stack.js';
-import type { PipelineCounts } from './report.js';
+import { LatencyHistogram } from '../support/latency-histogram.js';
+import { MemoryTimeline } from './memory.js';
+import type { ProcessLog } from './process-log.js';
+import type { PipelineCounts, PipelineSettings } from './report.js';
 
 /** Which process a slot runs: a consuming server, or the outbox relay. */
 export type ProcessKind = 'server' | 'relay';
@@ -31,34 +33,49 @@ export interface FleetEvents {
   'zombie-ready': [server: ChildProcess, messageId: string, fencingToken: number];
 }
 
+/** How often the fleet samples its servers' memory. */
+const MEMORY_SAMPLE_MS = 1_000;
+
+/** What the fleet needs of the run's settings. */
+export type FleetSettings = Pick<
+  PipelineSettings,
+  'mode' | 'unsafeDisableDedup' | 'dynamoDbFaultRate' | 'seed'
+>;
+
 /** The server processes and the relay: started, restarted after a kill -9, stopped; their reports summed. */
 export class ServerFleet extends EventEmitter<FleetEvents> {
-  readonly logFile = join(tmpdir(), `onceflow-local-${process.pid}.log`);
-  readonly sendToCommitMs: number[] = [];
-  peakRssMb = 0;
+  /** Send to commit of every ledger record the servers reported processed, in fixed memory. */
+  readonly sendToCommitMs = new LatencyHistogram();
+  readonly memory = new MemoryTimeline();
+  private memorySampler: NodeJS.Timeout | undefined;
+  private spawns = 0;
+  private readonly dynamoDbFaults = noDynamoDbFaults();
   private readonly processes = new Map<string, { kind: ProcessKind; child: ChildProcess }>();
   private readonly outcomeCounts = { ledger: emptyCounts(), notifications: emptyCounts() };
   private takeovers = 0;
   private relayed = 0;
   private crashes = 0;
+  private zombiesResumed = 0;
   private readonly crashesByPoint = noCrashes();
   private restarts = 0;
+  private functionTimeouts = 0;
   private stopping = false;
   private readonly armedCrash = new Map<ChildProcess, CrashPoint>();
   private readonly armedZombie = new Set<ChildProcess>();
   private readonly frozen = new Set<ChildProcess>();
-  /** The relay's stream checkpoints, handed to a relay restarted after a crash. */
-  private readonly relayCheckpoints: Record<string, string> = {};
+  /** The relay's stream checkpoints, handed to a relay restarted after a crash; only shards the stream lists. */
+  private readonly relayCheckpoints = new Map<string, string>();
 
   constructor(
     private readonly stack: LocalStack,
-    private readonly mode: 'lease' | 'optimistic',
-    private readonly unsafeDisableDedup: boolean,
+    private readonly settings: FleetSettings,
+    private readonly log: ProcessLog,
   ) {
     super();
   }
 
   async start(servers: number): Promise<void> {
+    this.memorySampler ??= setInterval(() => this.memory.sample(), MEMORY_SAMPLE_MS);
     await Promise.all([
       ...Array.from({ length: servers }, (_, slot) => this.spawn(`server-${slot}`, 'server')),
       this.spawn('relay', 'relay'),
@@ -85,12 +102,15 @@ export class ServerFleet extends EventEmitter<FleetEvents> {
   }
 
   freeze(child: ChildProcess): void {
+    this.log.note(`pid ${child.pid ?? '?'} frozen (SIGSTOP) as a zombie, holding its lease`);
     this.frozen.add(child);
     child.kill('SIGSTOP');
   }
 
   thaw(child: ChildProcess): void {
+    this.log.note(`pid ${child.pid ?? '?'} resumed (SIGCONT): its late commit must not land`);
     child.kill('SIGCONT');
+    this.zombiesResumed += 1;
     this.frozen.delete(child);
     this.send(child, { type: 'zombie-go' });
   }
@@ -113,13 +133,24 @@ export class ServerFleet extends EventEmitter<FleetEvents> {
       zombiesRejected: ledger.ZombieRejected + notifications.ZombieRejected,
       parked: ledger.Parked + notifications.Parked,
       crashes: this.crashes,
+      zombiesResumed: this.zombiesResumed,
       crashesByPoint: { ...this.crashesByPoint },
       restarts: this.restarts,
+      functionTimeouts: this.functionTimeouts,
+      dynamoDbFaults: { ...this.dynamoDbFaults },
     };
+  }
+
+  /** Every outcome and relay delivery reported so far: it grows while the run makes progress. */
+  outcomesReported(): number {
+    const sum = (counts: Record<string, number>) => Object.values(counts).reduce((a, b) => a + b, 0);
+    return sum(this.outcomeCounts.ledger) + sum(this.outcomeCounts.notifications) + this.relayed;
   }
 
   async stop(): Promise<void> {
     this.stopping = true;
+    clearInterval(this.memorySampler);
+    this.memorySampler = undefined;
     await Promise.all([...this.processes.values()].map(({ child }) => this.stopOne(child)));
   }
 
@@ -138,17 +169,18 @@ export class ServerFleet extends EventEmitter<FleetEvents> {
   }
 
   private spawn(slot: string, kind: ProcessKind): Promise<void> {
-    const log = openSync(this.logFile, 'a');
     const child = fork(ENTRIES[kind], [], {
       execArgv: ['--import', 'tsx'],
-      stdio: ['ignore', log, log, 'ipc'],
+      // Pipes, not a file opened per spawn: the parent writes one log and nothing leaks across restarts.
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
       env: { ...process.env, ...this.childEnvironment() },
     });
+    this.log.attach(`${slot} pid ${child.pid ?? '?'}`, child);
     this.processes.set(slot, { kind, child });
-    child.on('message', (message: ServerMessage) => this.onMessage(child, message));
+    child.on('message', (message: ServerMessage) => this.onMessage(slot, kind, child, message));
     child.once('exit', (_code, signal) => this.onExit(slot, kind, child, signal));
     return new Promise((resolve, reject) => {
-      const onExit = () => reject(new Error(`${slot} exited before it was ready; see ${this.logFile}`));
+      const onExit = () => reject(new Error(`${slot} exited before it was ready; see ${this.log.path}`));
       child.once('exit', onExit);
       child.on('message', (message: ServerMessage) => {
         if (message.type !== 'ready') return;
@@ -159,15 +191,20 @@ export class ServerFleet extends EventEmitter<FleetEvents> {
   }
 
   private childEnvironment(): Record<string, string> {
+    this.spawns += 1;
     return {
-      ...serverEnvironment(this.stack, this.mode),
+      ...serverEnvironment(this.stack, this.settings.mode),
       [SERVER_ENV.queueUrl]: this.stack.queues.queueUrl,
       [SERVER_ENV.queueArn]: this.stack.queues.queueArn,
       [SERVER_ENV.notificationsQueueArn]: this.stack.notificationsQueues.queueArn,
       [SERVER_ENV.notificationsDeadLetterQueueUrl]: this.stack.notificationsQueues.deadLetterQueueUrl,
       [SERVER_ENV.batchSize]: String(this.stack.batchSize),
-      [SERVER_ENV.relayCheckpoints]: JSON.stringify(this.relayCheckpoints),
-      ...(this.unsafeDisableDedup ? { [SERVER_ENV.unsafeNoDedup]: '1' } : {}),
+      [SERVER_ENV.functionTimeoutMs]: String(this.stack.functionTimeoutMs),
+      [SERVER_ENV.relayCheckpoints]: JSON.stringify(Object.fromEntries(this.relayCheckpoints)),
+      [SERVER_ENV.dynamoDbFaultRate]: String(this.settings.dynamoDbFaultRate),
+      // Each process, and each restart, draws its own fault schedule; the same seed gives the same draws.
+      [SERVER_ENV.faultSeed]: String(this.settings.seed * 100_003 + this.spawns),
+      ...(this.settings.unsafeDisableDedup ? { [SERVER_ENV.unsafeNoDedup]: '1' } : {}),
     };
   }
 
@@ -180,6 +217,14 @@ export class ServerFleet extends EventEmitter<FleetEvents> {
     if (signal === 'SIGKILL' && point !== undefined) {
       this.crashes += 1;
       this.crashesByPoint[point] += 1;
+      this.log.note(`${slot} pid ${child.pid ?? '?'} killed (-9) at ${point}; restarting`);
+    } else if (child.exitCode === FUNCTION_TIMEOUT_EXIT_CODE) {
+      this.functionTimeouts += 1;
+      this.log.note(`${slot} pid ${child.pid ?? '?'} ran out of its function timeout; restarting`);
+    } else {
+      this.log.note(
+        `${slot} pid ${child.pid ?? '?'} exited (${signal ?? `code ${child.exitCode}`}); restarting`,
+      );
     }
     // A dead process is restarted, as Lambda would start a new container. One that dies again before it is
     // ready (the run is stopping) is not an error.
@@ -187,7 +232,7 @@ export class ServerFleet extends EventEmitter<FleetEvents> {
     this.spawn(slot, kind).catch(() => undefined);
   }
 
-  private onMessage(child: ChildProcess, message: ServerMessage): void {
+  private onMessage(slot: string, kind: ProcessKind, child: ChildProcess, message: ServerMessage): void {
     switch (message.type) {
       case 'batch': {
         const counts = this.outcomeCounts[message.stage];
@@ -195,7 +240,7 @@ export class ServerFleet extends EventEmitter<FleetEvents> {
           if (isOutcomeKind(kind)) counts[kind] += count;
         }
         this.takeovers += message.takeovers;
-        if (message.stage === 'ledger') for (const ms of message.sendToCommitMs) this.sendToCommitMs.push(ms);
+        if (message.stage === 'ledger') for (const ms of message.sendToCommitMs) this.sendToCommitMs.add(ms);
         this.emit('batch');
         break;
       }
@@ -203,14 +248,24 @@ export class ServerFleet extends EventEmitter<FleetEvents> {
         this.relayed += message.delivered;
         break;
       case 'checkpoint':
-        this.relayCheckpoints[message.shardId] = message.sequenceNumber;
+        this.relayCheckpoints.set(message.shardId, message.sequenceNumber);
+        break;
+      case 'shards': {
+        const listed = new Set(message.shardIds);
+        for (const shardId of this.relayCheckpoints.keys()) {
+          if (!listed.has(shardId)) this.relayCheckpoints.delete(shardId);
+        }
+        break;
+      }
+      case 'dynamodb-fault':
+        this.dynamoDbFaults[message.kind] += 1;
         break;
       case 'zombie-ready':
         this.armedZombie.delete(child);
         this.emit('zombie-ready', child, message.messageId, message.fencingToken);
         break;
       case 'memory':
-        this.peakRssMb = Math.max(this.peakRssMb, message.rssMb);
+        this.memory.record(slot, kind, message.rssMb);
         break;
       case 'ready':
         break;

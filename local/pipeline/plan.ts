@@ -2,16 +2,19 @@ import { messageIdFromBusinessKey, type OutgoingMessage } from 'onceflow';
 import type { SentPayment } from '../../lambda/app/ledger.js';
 import type { PipelineSettings } from './report.js';
 
-/** One send: a producer message, or a raw body that is not one; with when (ms after start) it may go at the earliest. */
+/** One send: a producer message, or a raw body that is not one; and, for some, a copy sent again later. */
 export interface PlannedSend {
   readonly message: OutgoingMessage | { readonly rawBody: string };
-  readonly notBeforeMs: number;
+  /** Sent again this long after the first copy went; undefined: sent once. */
+  readonly resendAfterMs: number | undefined;
 }
 
 export interface MessagePlan {
   readonly unique: SentPayment[];
-  /** Every send, in order. */
+  /** Every first copy, in order. */
   readonly sends: PlannedSend[];
+  /** First copies plus re-sent copies. */
+  readonly toSend: number;
   readonly duplicateCount: number;
   readonly malformedCount: number;
 }
@@ -37,15 +40,19 @@ export function planMessages(settings: PlanSettings, random: () => number): Mess
       timestamp: new Date(baseMs + i - Math.floor(random() * 5_000)).toISOString(),
       payload: { accountId: payment.accountId, amountCents: payment.amountCents },
     };
-    sends.push({ message, notBeforeMs: 0 });
-    if (random() < settings.duplicateRate) {
-      duplicateCount += 1;
-      // Some re-sends land while the first copy is still in flight, some long after it is DONE.
-      sends.push({ message, notBeforeMs: Math.floor(random() * 3_000) });
-    }
+    const resend = random() < settings.duplicateRate;
+    if (resend) duplicateCount += 1;
+    // Some re-sends land while the first copy is still in flight, some after it is DONE.
+    sends.push({ message, resendAfterMs: resend ? Math.floor(random() * 3_000) : undefined });
   }
   spreadMalformed(sends, settings, random);
-  return { unique, sends, duplicateCount, malformedCount: settings.malformed };
+  return {
+    unique,
+    sends,
+    toSend: sends.length + duplicateCount,
+    duplicateCount,
+    malformedCount: settings.malformed,
+  };
 }
 
 /** Inserts `settings.malformed` bodies at random places: one of each kind in turn, every one distinct. */
@@ -64,6 +71,6 @@ function spreadMalformed(sends: PlannedSend[], settings: PlanSettings, random: (
     const body = malformedBodies[i % malformedBodies.length] ?? 'this is not JSON';
     const distinct = body.includes('bad-payload') ? body.replace('bad-payload-', `bad-payload-${i}-`) : body;
     const at = Math.floor(random() * sends.length);
-    sends.splice(at, 0, { message: { rawBody: distinct }, notBeforeMs: 0 });
+    sends.splice(at, 0, { message: { rawBody: distinct }, resendAfterMs: undefined });
   }
 }

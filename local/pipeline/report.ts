@@ -1,7 +1,8 @@
 import type { LedgerAudit } from '../../lambda/app/ledger.js';
 import type { NotificationsAudit } from '../../lambda/app/notifications.js';
-import type { CrashPoint } from '../processes/protocol.js';
+import type { CrashPoint, DynamoDbFaultKind } from '../processes/protocol.js';
 import type { LocalStack } from '../stack/local-stack.js';
+import type { MemoryReport } from './memory.js';
 
 export interface PipelineOptions {
   /** Server processes. @default 4 */
@@ -20,6 +21,18 @@ export interface PipelineOptions {
   readonly mode?: 'lease' | 'optimistic';
   /** @default 1 */
   readonly seed?: number;
+  /**
+   * Share of DynamoDB requests of the servers and the relay that fail with each kind of injected fault (throttle,
+   * 5xx, transaction conflict on TransactWriteItems, response lost after the write applied); 0 = none.
+   * @default 0.005
+   */
+  readonly dynamoDbFaultRate?: number;
+  /**
+   * A long run with every fault on: 200,000 messages unless `messages` says otherwise, 10 zombies unless `zombies`
+   * does, the producer kept at most 5,000 messages ahead, and memory judged flat or not at the end.
+   * @default false
+   */
+  readonly soak?: boolean;
   /** Accounts the payments spread over. @default 500 */
   readonly accounts?: number;
   /** Send at this many messages per second; as fast as possible when undefined. */
@@ -28,15 +41,21 @@ export interface PipelineOptions {
   readonly keep?: boolean;
   /** Test-only: servers process with no deduplication, so the audit must fail. */
   readonly unsafeDisableDedup?: boolean;
+  /**
+   * Where the processes' log goes; the file is kept. Left out, the log goes to a temporary directory that is
+   * removed when the run ends (tests, the bench).
+   */
+  readonly logFile?: string;
   readonly onProgress?: (progress: PipelineProgress) => void;
   readonly signal?: AbortSignal;
 }
 
 /** The options a run resolved, every default applied. */
 export type PipelineSettings = Required<
-  Omit<PipelineOptions, 'onProgress' | 'signal' | 'offeredLoadPerSecond'>
+  Omit<PipelineOptions, 'onProgress' | 'signal' | 'offeredLoadPerSecond' | 'logFile'>
 >;
 
+/** What the processes reported (a process killed right after some work never reports it), and the kills. */
 export interface PipelineCounts {
   readonly processed: number;
   readonly duplicatesSuppressed: number;
@@ -51,8 +70,14 @@ export interface PipelineCounts {
   readonly zombiesRejected: number;
   readonly parked: number;
   readonly crashes: number;
+  /** Zombies frozen past their lease and resumed (seen by `npm start` itself). */
+  readonly zombiesResumed: number;
   readonly crashesByPoint: Record<CrashPoint, number>;
   readonly restarts: number;
+  /** Servers that ran out of their function timeout in a batch and exited, as Lambda ends such an invocation. */
+  readonly functionTimeouts: number;
+  /** Injected DynamoDB faults, by kind, as the processes reported them. */
+  readonly dynamoDbFaults: Record<DynamoDbFaultKind, number>;
 }
 
 export interface PipelineProgress extends PipelineCounts {
@@ -65,11 +90,19 @@ export interface PipelineProgress extends PipelineCounts {
 export type PipelineAudit = LedgerAudit & {
   readonly malformedParked: number;
   readonly malformedExpected: number;
+  /** Valid payments found in the DLQ: never right, whatever the reason. */
+  readonly validPaymentsParked: string[];
+  /** Messages in the DLQ without a non-empty reason attribute (`onceflow.reason`). */
+  readonly parkedWithoutReason: number;
+  /** Messages in the notifications DLQ and the relay DLQ: both must stay empty. */
+  readonly notificationsParked: number;
+  readonly relayParked: number;
   /** Every applied payment produced exactly one notification, applied once. */
   readonly notifications: NotificationsAudit;
 };
 
 export interface PipelineReport {
+  /** The audit passed and, in a soak, memory stayed flat. */
   readonly ok: boolean;
   readonly options: PipelineSettings & { offeredLoadPerSecond: number | null };
   readonly counts: PipelineCounts;
@@ -81,9 +114,14 @@ export interface PipelineReport {
   readonly processingMs: number;
   /** Unique messages applied per second of `processingMs`. */
   readonly messagesPerSecond: number;
+  /** From the servers' reports, in 2% buckets. */
   readonly sendToCommitMs: { readonly p50: number | null; readonly p99: number | null };
   readonly serverPeakRssMb: number;
-  readonly logFile: string;
+  readonly memory: MemoryReport;
+  /** The soak's memory check; null outside a soak, or with too few samples to judge. */
+  readonly memoryFlat: boolean | null;
+  /** The kept log, or null when it went to a temporary directory that is now removed. */
+  readonly logFile: string | null;
   /** Present with `keep`: the running services. */
   readonly stack?: LocalStack;
 }

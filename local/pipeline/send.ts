@@ -2,6 +2,7 @@ import { SendMessageBatchCommand } from '@aws-sdk/client-sqs';
 import { OnceflowProducer } from 'onceflow';
 import type { LocalStack } from '../stack/local-stack.js';
 import { sleep } from '../support/stats.js';
+import { messagesLeft } from './drain.js';
 import type { PlannedSend } from './plan.js';
 
 /** SQS takes at most 10 messages a batch. */
@@ -12,19 +13,30 @@ export interface SendState {
   sent: number;
 }
 
-/** Sends the plan with the producer (several batches in flight); raw bodies go as they are. */
+export interface SendOptions {
+  /** Send the first copies at this many messages per second; as fast as possible when undefined. */
+  readonly offeredLoadPerSecond: number | undefined;
+  /** Hold back while the source queue holds more than this many messages; undefined: no bound. */
+  readonly maxQueuedMessages: number | undefined;
+  readonly signal: AbortSignal | undefined;
+}
+
+type Body = PlannedSend['message'];
+
+/**
+ * Sends the plan with the producer (several batches in flight); raw bodies go as they are. A re-sent copy goes its
+ * planned delay after its first copy, so the copies stay close together however long the run.
+ */
 export async function sendAll(
   stack: LocalStack,
   sends: readonly PlannedSend[],
-  offeredLoadPerSecond: number | undefined,
+  options: SendOptions,
   state: SendState,
-  signal: AbortSignal | undefined,
 ): Promise<void> {
   const producer = new OnceflowProducer({ sqs: stack.sqs, queueUrl: stack.queues.queueUrl });
-  const startMs = Date.now();
-  const sendChunk = async (chunk: readonly PlannedSend[]) => {
-    const messages = chunk.flatMap((s) => ('rawBody' in s.message ? [] : [s.message]));
-    const raw = chunk.flatMap((s) => ('rawBody' in s.message ? [s.message.rawBody] : []));
+  const sendBodies = async (bodies: readonly Body[]) => {
+    const messages = bodies.flatMap((body) => ('rawBody' in body ? [] : [body]));
+    const raw = bodies.flatMap((body) => ('rawBody' in body ? [body.rawBody] : []));
     if (messages.length > 0) await producer.send(messages);
     if (raw.length > 0) {
       await stack.sqs.send(
@@ -34,43 +46,45 @@ export async function sendAll(
         }),
       );
     }
-    state.sent += chunk.length;
+    state.sent += bodies.length;
   };
-  const delayed = sends.filter((s) => s.notBeforeMs > 0).sort((a, b) => a.notBeforeMs - b.notBeforeMs);
+  const resends = new ResendQueue();
+  const backlog =
+    options.maxQueuedMessages === undefined
+      ? undefined
+      : new BacklogGate(stack, options.maxQueuedMessages, options.signal);
+  let firstCopiesSent = false;
   // Awaited below; the handler only keeps a stop (Ctrl-C) from turning its failure into an unhandled rejection.
-  const delayedSends = sendDelayed(chunksOf(delayed), startMs, sendChunk, signal);
-  delayedSends.catch(() => undefined);
-  const immediate = chunksOf(sends.filter((s) => s.notBeforeMs === 0));
-  await sendImmediate(immediate, startMs, offeredLoadPerSecond, sendChunk, signal);
-  await delayedSends;
-}
-
-type SendChunk = (chunk: readonly PlannedSend[]) => Promise<void>;
-
-/** The re-sends, each chunk once its last send is due. */
-async function sendDelayed(
-  chunks: readonly PlannedSend[][],
-  startMs: number,
-  sendChunk: SendChunk,
-  signal: AbortSignal | undefined,
-): Promise<void> {
-  for (const chunk of chunks) {
-    const dueMs = startMs + (chunk[chunk.length - 1]?.notBeforeMs ?? 0);
-    const waitMs = dueMs - Date.now();
-    if (waitMs > 0) await sleep(waitMs);
-    if (signal?.aborted) return;
-    await sendChunk(chunk);
+  const resending = (async () => {
+    while (!(firstCopiesSent && resends.size === 0) && options.signal?.aborted !== true) {
+      const due = resends.takeDue(Date.now(), CHUNK);
+      if (due.length > 0) await sendBodies(due);
+      else await sleep(Math.max(1, Math.min(100, resends.msUntilNext(Date.now()))));
+    }
+  })();
+  resending.catch(() => undefined);
+  try {
+    await sendFirstCopies(chunksOf(sends), options, async (chunk) => {
+      await backlog?.waitBelow();
+      await sendBodies(chunk.map((s) => s.message));
+      const sentAtMs = Date.now();
+      for (const s of chunk)
+        if (s.resendAfterMs !== undefined) resends.add(sentAtMs + s.resendAfterMs, s.message);
+    });
+  } finally {
+    firstCopiesSent = true;
   }
+  await resending;
 }
 
 /** The first copies: 8 chunks in flight as fast as they go, or one at a time paced to the offered load. */
-async function sendImmediate(
+async function sendFirstCopies(
   chunks: readonly PlannedSend[][],
-  startMs: number,
-  offeredLoadPerSecond: number | undefined,
-  sendChunk: SendChunk,
-  signal: AbortSignal | undefined,
+  options: SendOptions,
+  sendChunk: (chunk: readonly PlannedSend[]) => Promise<void>,
 ): Promise<void> {
+  const { offeredLoadPerSecond, signal } = options;
+  const startMs = Date.now();
   const inFlight = offeredLoadPerSecond === undefined ? 8 : 1;
   let next = 0;
   await Promise.all(
@@ -88,6 +102,61 @@ async function sendImmediate(
       }
     }),
   );
+}
+
+/** Copies waiting for their time, earliest first. Holds only the copies of the last few seconds' sends. */
+class ResendQueue {
+  private readonly waiting: { dueMs: number; body: Body }[] = [];
+
+  get size(): number {
+    return this.waiting.length;
+  }
+
+  add(dueMs: number, body: Body): void {
+    let low = 0;
+    let high = this.waiting.length;
+    while (low < high) {
+      const middle = (low + high) >>> 1;
+      if ((this.waiting[middle]?.dueMs ?? 0) <= dueMs) low = middle + 1;
+      else high = middle;
+    }
+    this.waiting.splice(low, 0, { dueMs, body });
+  }
+
+  /** Up to `max` copies due by `nowMs`, taken off the queue. */
+  takeDue(nowMs: number, max: number): Body[] {
+    let count = 0;
+    while (count < max && (this.waiting[count]?.dueMs ?? Number.POSITIVE_INFINITY) <= nowMs) count += 1;
+    return this.waiting.splice(0, count).map((each) => each.body);
+  }
+
+  msUntilNext(nowMs: number): number {
+    const first = this.waiting[0];
+    return first === undefined ? 100 : first.dueMs - nowMs;
+  }
+}
+
+/** Holds the producer back while the source queue is over its bound; asks the emulator at most every 250 ms. */
+class BacklogGate {
+  private checkedAtMs = 0;
+  private below = false;
+
+  constructor(
+    private readonly stack: LocalStack,
+    private readonly maxQueuedMessages: number,
+    private readonly signal: AbortSignal | undefined,
+  ) {}
+
+  async waitBelow(): Promise<void> {
+    for (;;) {
+      if (this.signal?.aborted === true) return;
+      if (this.below && Date.now() - this.checkedAtMs < 250) return;
+      this.below = (await messagesLeft(this.stack, this.stack.queues.queueUrl)) < this.maxQueuedMessages;
+      this.checkedAtMs = Date.now();
+      if (this.below) return;
+      await sleep(250);
+    }
+  }
 }
 
 function chunksOf(sends: readonly PlannedSend[]): PlannedSend[][] {

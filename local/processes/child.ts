@@ -3,7 +3,10 @@
  * environment, stops in order, and dies on purpose.
  */
 import { SQSClient } from '@aws-sdk/client-sqs';
-import type { ParentMessage, ServerMessage } from './protocol.js';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { seededRandom } from '../support/random.js';
+import { injectDynamoDbFaults } from './dynamodb-faults.js';
+import { type ParentMessage, SERVER_ENV, type ServerMessage } from './protocol.js';
 
 export function tell(message: ServerMessage): void {
   process.send?.(message);
@@ -24,6 +27,20 @@ export function dieNow(): void {
 /** The emulator's queue URLs name a host that does not resolve: always use the configured endpoint. */
 export function localSqs(): SQSClient {
   return new SQSClient({ useQueueUrlAsEndpoint: false });
+}
+
+/** The DynamoDB faults the parent asked for (rate and seed in the environment), each one told to the parent. */
+export function injectConfiguredDynamoDbFaults(dynamoDb: DynamoDBDocumentClient): void {
+  injectDynamoDbFaults(dynamoDb, {
+    rate: Number(process.env[SERVER_ENV.dynamoDbFaultRate] ?? 0),
+    random: seededRandom(Number(process.env[SERVER_ENV.faultSeed] ?? 1)),
+    onFault: (kind) => tell({ type: 'dynamodb-fault', kind }),
+  });
+}
+
+/** Tells the parent this process's resident memory every second. */
+export function reportMemory(): void {
+  setInterval(() => tell({ type: 'memory', rssMb: process.memoryUsage().rss / 2 ** 20 }), 1_000).unref();
 }
 
 export interface ChildLife {

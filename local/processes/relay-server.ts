@@ -10,16 +10,24 @@ import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ENVIRONMENT, OutboxRelay } from 'onceflow';
 import { StreamPoller } from '../stack/stream-poller.js';
-import { localSqs, requiredEnv, runChild, tell } from './child.js';
+import {
+  injectConfiguredDynamoDbFaults,
+  localSqs,
+  reportMemory,
+  requiredEnv,
+  runChild,
+  tell,
+} from './child.js';
 import { ArmedFaults, injectRelayFaults } from './fault-injection.js';
 import { SERVER_ENV } from './protocol.js';
 
 function main(): void {
   const tableName = requiredEnv('relay', ENVIRONMENT.outboxTableName);
   const faults = new ArmedFaults();
-  const rawDynamoDb = new DynamoDBClient({});
-  const dynamoDb = DynamoDBDocumentClient.from(rawDynamoDb);
+  // The relay's own client gets the faults; the poller's (the event source mapping's part) does not.
+  const dynamoDb = DynamoDBDocumentClient.from(new DynamoDBClient({}));
   injectRelayFaults(faults, dynamoDb);
+  injectConfiguredDynamoDbFaults(dynamoDb);
   const relay = new OutboxRelay({
     sqs: localSqs(),
     dynamoDb,
@@ -30,10 +38,11 @@ function main(): void {
   const checkpoints: Record<string, string> = JSON.parse(process.env[SERVER_ENV.relayCheckpoints] ?? '{}');
   const poller = new StreamPoller({
     streams: new DynamoDBStreamsClient({}),
-    dynamoDb: rawDynamoDb,
+    dynamoDb: new DynamoDBClient({}),
     tableName,
     startAfter: checkpoints,
     onCheckpoint: (shardId, sequenceNumber) => tell({ type: 'checkpoint', shardId, sequenceNumber }),
+    onShards: (shardIds) => tell({ type: 'shards', shardIds }),
     handler: async (event) => {
       const report = await relay.process(event);
       tell({ type: 'relayed', delivered: report.delivered, parked: report.parked });
@@ -42,7 +51,10 @@ function main(): void {
   });
   runChild({
     onMessage: (message) => faults.handle(message),
-    start: () => poller.start(),
+    start: () => {
+      reportMemory();
+      poller.start();
+    },
     stop: () => poller.stop(),
   });
 }

@@ -4,10 +4,11 @@
  * same environment variables). It also consumes the second stage, the notifications. The parent
  * (`local/pipeline/fleet.ts`) can arm faults at points of the protocol (see `fault-injection.ts`).
  */
+import { randomUUID } from 'node:crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { SQSEvent } from 'aws-lambda';
+import type { Context, SQSEvent } from 'aws-lambda';
 import { type BatchReport, ENVIRONMENT, exactlyOnce, type MessageHandler } from 'onceflow';
 import { EventSourcePoller } from 'onceflow/testing';
 import {
@@ -18,11 +19,18 @@ import {
 import { ledgerHandler } from '../../lambda/app/ledger.js';
 import { notificationsHandler } from '../../lambda/app/notifications.js';
 import { atLeastOnce } from '../support/at-least-once.js';
-import { localSqs, requiredEnv, runChild, tell } from './child.js';
+import {
+  injectConfiguredDynamoDbFaults,
+  localSqs,
+  reportMemory,
+  requiredEnv,
+  runChild,
+  tell,
+} from './child.js';
 import { ArmedFaults, injectServerFaults } from './fault-injection.js';
-import { type PipelineStage, SERVER_ENV, summarize } from './protocol.js';
+import { FUNCTION_TIMEOUT_EXIT_CODE, type PipelineStage, SERVER_ENV, summarize } from './protocol.js';
 
-type ProcessBatch = (event: SQSEvent) => Promise<BatchReport>;
+type ProcessBatch = (event: SQSEvent, context?: Context) => Promise<BatchReport>;
 
 interface Clients {
   readonly dynamoDb: DynamoDBDocumentClient;
@@ -44,7 +52,9 @@ function main(): void {
     sqs: localSqs(),
   };
   injectServerFaults(faults, clients.dynamoDb, clients.sqs);
+  injectConfiguredDynamoDbFaults(clients.dynamoDb);
   const batchSize = Number(process.env[SERVER_ENV.batchSize] ?? 10);
+  const functionTimeoutMs = Number(required(SERVER_ENV.functionTimeoutMs));
   const poller = (pollQueueUrl: string, pollQueueArn: string, handler: ProcessBatch) =>
     new EventSourcePoller({
       sqs: clients.sqs,
@@ -52,7 +62,7 @@ function main(): void {
       queueArn: pollQueueArn,
       batchSize,
       waitTimeSeconds: 1,
-      handler,
+      handler: withFunctionTimeout(functionTimeoutMs, handler),
     });
   const pollers = [
     poller(queueUrl, queueArn, reporting('ledger', ledgerBatches(faults, clients))),
@@ -65,7 +75,7 @@ function main(): void {
   runChild({
     onMessage: (message) => faults.handle(message),
     start: () => {
-      setInterval(() => tell({ type: 'memory', rssMb: process.memoryUsage().rss / 2 ** 20 }), 1_000).unref();
+      reportMemory();
       for (const each of pollers) each.start();
     },
     stop: () => Promise.all(pollers.map((each) => each.stop())),
@@ -112,10 +122,53 @@ function notificationsBatches({ dynamoDb, sqs }: Clients): ProcessBatch {
   }).processBatch;
 }
 
+/**
+ * Runs each batch as a Lambda invocation with a function timeout: the runtime sees the deadline in its context
+ * (ctx.signal fires before it), and a batch still running at the deadline ends the process, as Lambda ends the
+ * invocation; the parent restarts it and the batch's records return after their visibility timeout.
+ */
+function withFunctionTimeout(timeoutMs: number, processBatch: ProcessBatch): ProcessBatch {
+  return async (event) => {
+    const deadlineMs = Date.now() + timeoutMs;
+    const timer = setTimeout(() => {
+      process.stderr.write(
+        `batch of ${event.Records.length} still running after ${timeoutMs} ms: timed out\n`,
+      );
+      process.exit(FUNCTION_TIMEOUT_EXIT_CODE);
+    }, timeoutMs);
+    try {
+      return await processBatch(event, invocationContext(deadlineMs));
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+}
+
+/** What Lambda hands a handler about its invocation, for a local one that ends at deadlineMs. */
+function invocationContext(deadlineMs: number): Context {
+  const unsupported = () => {
+    throw new Error('The local servers answer through the returned promise, not the callback API.');
+  };
+  return {
+    callbackWaitsForEmptyEventLoop: false,
+    functionName: 'onceflow-local',
+    functionVersion: '$LATEST',
+    invokedFunctionArn: 'arn:aws:lambda:us-east-1:000000000000:function:onceflow-local',
+    memoryLimitInMB: '512',
+    awsRequestId: randomUUID(),
+    logGroupName: '/aws/lambda/onceflow-local',
+    logStreamName: `local/${process.pid}`,
+    getRemainingTimeInMillis: () => Math.max(0, deadlineMs - Date.now()),
+    done: unsupported,
+    fail: unsupported,
+    succeed: unsupported,
+  };
+}
+
 /** Tells the parent what each batch came to. */
 function reporting(stage: PipelineStage, processBatch: ProcessBatch): ProcessBatch {
-  return async (event) => {
-    const report = await processBatch(event);
+  return async (event, context) => {
+    const report = await processBatch(event, context);
     tell({ type: 'batch', stage, ...summarize(report, event, Date.now()) });
     return report;
   };

@@ -39,6 +39,10 @@ export interface LocalStackResources {
   readonly notificationsQueues: QueuePair;
   readonly notificationsTableName: string;
   readonly leaseMs: number;
+  /** How long a server gives one batch before it stops, as Lambda's function timeout does. */
+  readonly functionTimeoutMs: number;
+  readonly maxReceiveCount: number | undefined;
+  readonly visibilityTimeoutSeconds: number;
   readonly dedupWindowSeconds: number;
   readonly batchSize: number;
 }
@@ -84,6 +88,9 @@ export async function startLocalStack(prefix = 'onceflow'): Promise<LocalStack> 
       ...queues,
       leaseMs: settings.leaseDuration.toMilliseconds(),
       dedupWindowSeconds: settings.dedupWindow.toSeconds(),
+      functionTimeoutMs: settings.functionTimeout.toMilliseconds(),
+      maxReceiveCount: settings.deadLetterQueue?.maxReceiveCount,
+      visibilityTimeoutSeconds: settings.visibilityTimeout.toSeconds(),
       batchSize: settings.batchSize,
       dynamoDb,
       sqs,
@@ -145,6 +152,8 @@ export function serverEnvironment(
       dedupWindowSeconds: stack.dedupWindowSeconds,
       outboxTableName: stack.outboxTableName,
       serviceName: 'onceflow',
+      maxReceiveCount: stack.maxReceiveCount,
+      visibilityTimeoutSeconds: stack.visibilityTimeoutSeconds,
     }),
     ...toRelayEnvironment({
       outboxTableName: stack.outboxTableName,
@@ -162,7 +171,8 @@ export function serverEnvironment(
     AWS_ACCESS_KEY_ID: LOCAL_AWS_CONFIG.credentials.accessKeyId,
     AWS_SECRET_ACCESS_KEY: LOCAL_AWS_CONFIG.credentials.secretAccessKey,
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-    POWERTOOLS_LOG_LEVEL: 'ERROR',
+    // Warnings too (retries, zombies, parks): the run's log is where a failed audit is explained.
+    POWERTOOLS_LOG_LEVEL: 'WARN',
     POWERTOOLS_METRICS_DISABLED: 'true',
   };
 }

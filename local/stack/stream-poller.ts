@@ -20,6 +20,8 @@ export interface StreamPollerOptions {
   readonly startAfter?: Readonly<Record<string, string>>;
   /** Called with the last record of each batch the handler fully acknowledged: the new checkpoint. */
   readonly onCheckpoint?: (shardId: string, sequenceNumber: string) => void;
+  /** Called when the shards the stream lists change: checkpoints of any other shard are no longer needed. */
+  readonly onShards?: (shardIds: readonly string[]) => void;
 }
 
 const STALE_ITERATOR_ERRORS = new Set(['TrimmedDataAccessException', 'ExpiredIteratorException']);
@@ -97,18 +99,42 @@ export class StreamPoller {
       this.streamArn = Table?.LatestStreamArn;
       if (this.streamArn === undefined) throw new Error(`Table ${this.options.tableName} has no stream`);
     }
-    const { StreamDescription } = await this.options.streams.send(
-      new DescribeStreamCommand({ StreamArn: this.streamArn }),
-    );
-    for (const shard of StreamDescription?.Shards ?? []) {
-      if (shard.ShardId === undefined || this.shards.has(shard.ShardId)) continue;
-      this.shards.set(shard.ShardId, {
+    const listed = await this.listShards(this.streamArn);
+    let changed = false;
+    for (const shardId of listed) {
+      if (this.shards.has(shardId)) continue;
+      changed = true;
+      this.shards.set(shardId, {
         iterator: undefined,
         retryFrom: undefined,
-        startAfter: this.options.startAfter?.[shard.ShardId],
+        startAfter: this.options.startAfter?.[shardId],
         closed: false,
       });
     }
+    // A shard the stream no longer lists (trimmed) is forgotten, so the map does not grow with every roll-over; a
+    // closed shard still listed stays known, or it would be read again from its start.
+    for (const shardId of this.shards.keys()) {
+      if (listed.has(shardId)) continue;
+      changed = true;
+      this.shards.delete(shardId);
+    }
+    if (changed) this.options.onShards?.([...listed]);
+  }
+
+  /** Every shard the stream lists, over all pages of DescribeStream. */
+  private async listShards(streamArn: string): Promise<Set<string>> {
+    const listed = new Set<string>();
+    let exclusiveStartShardId: string | undefined;
+    do {
+      const { StreamDescription } = await this.options.streams.send(
+        new DescribeStreamCommand({ StreamArn: streamArn, ExclusiveStartShardId: exclusiveStartShardId }),
+      );
+      for (const shard of StreamDescription?.Shards ?? []) {
+        if (shard.ShardId !== undefined) listed.add(shard.ShardId);
+      }
+      exclusiveStartShardId = StreamDescription?.LastEvaluatedShardId;
+    } while (exclusiveStartShardId !== undefined);
+    return listed;
   }
 
   private async pollShard(shardId: string, position: ShardPosition): Promise<number> {

@@ -18,6 +18,10 @@ describe('npm start with a bad flag', () => {
     [['--mode', 'foo'], '--mode must be lease or optimistic, not foo'],
     [['--servers', '0'], '--servers must be a whole number from 1 to 32, not 0'],
     [['--duplicate-rate', '2'], '--duplicate-rate must be between 0 and 1, not 2'],
+    [['--fault-rate', '0.5'], '--fault-rate must be between 0 and 0.05, not 0.5'],
+    [['--faults', 'maybe'], '--faults must be on or off, not maybe'],
+    [['--soak', '--faults', 'off'], '--soak runs with every fault on'],
+    [['--soak', '--zombies', '0'], '--soak runs with every fault on'],
     [['--bogus'], "Unknown option '--bogus'"],
   ])(
     '%s: says why in one line, prints the usage and exits 2',
