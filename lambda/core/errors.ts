@@ -31,10 +31,7 @@ export class ZombieCommitError extends OnceflowError {
     readonly currentRecord: ClaimRecord | undefined,
   ) {
     super(
-      `Commit of ${messageId} rejected: lease ${leaseToken} is no longer held` +
-        (currentRecord === undefined
-          ? ' (the claim record is gone).'
-          : ` (record is ${currentRecord.status}, fencing token ${currentRecord.fencingToken}).`),
+      `Commit of ${messageId} rejected: lease ${leaseToken} is no longer held${recordState(currentRecord)}`,
     );
   }
 }
@@ -54,9 +51,7 @@ export class LeaseLostError extends OnceflowError {
   ) {
     super(
       `Lease ${leaseToken} on ${messageId} could not be extended: it ended or another consumer holds it` +
-        (currentRecord === undefined
-          ? ' (the claim record is gone).'
-          : ` (record is ${currentRecord.status}, fencing token ${currentRecord.fencingToken}).`),
+        recordState(currentRecord),
     );
   }
 }
@@ -144,4 +139,11 @@ export class MalformedMessageError extends OnceflowError {
   ) {
     super(message, options);
   }
+}
+
+/** How a refusal found the claim record, for error messages. */
+function recordState(record: ClaimRecord | undefined): string {
+  return record === undefined
+    ? ' (the claim record is gone).'
+    : ` (record is ${record.status}, fencing token ${record.fencingToken}).`;
 }
