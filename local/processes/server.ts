@@ -125,12 +125,16 @@ function notificationsBatches({ dynamoDb, sqs }: Clients): ProcessBatch {
 /**
  * Runs each batch as a Lambda invocation with a function timeout: the runtime sees the deadline in its context
  * (ctx.signal fires before it), and a batch still running at the deadline ends the process, as Lambda ends the
- * invocation; the parent restarts it and the batch's records return after their visibility timeout.
+ * invocation; the parent restarts it and the batch's records return after their visibility timeout. A process's
+ * first batch is only signalled, not ended: it pays for compiling and connecting, which Lambda does in its init
+ * phase, outside the function timeout (ending it made every restart on a busy machine end again).
  */
 function withFunctionTimeout(timeoutMs: number, processBatch: ProcessBatch): ProcessBatch {
+  let warm = false;
   return async (event) => {
     const deadlineMs = Date.now() + timeoutMs;
     const timer = setTimeout(() => {
+      if (!warm) return;
       process.stderr.write(
         `batch of ${event.Records.length} still running after ${timeoutMs} ms: timed out\n`,
       );
@@ -140,6 +144,7 @@ function withFunctionTimeout(timeoutMs: number, processBatch: ProcessBatch): Pro
       return await processBatch(event, invocationContext(deadlineMs));
     } finally {
       clearTimeout(timer);
+      warm = true;
     }
   };
 }

@@ -20,10 +20,12 @@ import { createLedgerTables, createNotificationsTable } from './tables.js';
 /**
  * The local stack's consumer settings, derived by the construct's own code from the same defaults, so names,
  * keys, TTL, visibility timeout and redrive agree with what `cdk deploy` creates. Only the times are shorter:
- * one machine has one clock (1 s skew margin), and a 2 s "function timeout" lets takeovers happen in seconds.
+ * one machine has one clock (1 s skew margin), and a 5 s "function timeout" lets takeovers happen in seconds while
+ * leaving a batch on a busy 2-core machine room to finish (its first batch after a restart, still compiling, takes
+ * seconds; a 2 s timeout ended most of them).
  */
 export const LOCAL_CONSUMER_SETTINGS = resolveConsumerSettings({
-  functionTimeout: Duration.seconds(2),
+  functionTimeout: Duration.seconds(5),
   clockSkewMargin: Duration.seconds(1),
 });
 
