@@ -309,10 +309,16 @@ describe('exactlyOnce on DynamoDB Local and the SQS emulator', () => {
     const fixture = await consumerFixture();
     let running = 0;
     let peak = 0;
+    // Handlers hold until three run at once, so the peak does not depend on how fast the claims come back.
+    let openGate: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => {
+      openGate = resolve;
+    });
     const handler: MessageHandler = async () => {
       running += 1;
       peak = Math.max(peak, running);
-      await new Promise((resolve) => setTimeout(resolve, 20));
+      if (running === 3) openGate();
+      await gate;
       running -= 1;
     };
     await fixture.send(payments(10));
