@@ -26,7 +26,7 @@ export {
   toConsumerEnvironment,
   toRelayEnvironment,
 } from './contract/index.js';
-export { type ClaimRecord, ClaimStatus } from './core/claim-record.js';
+export { type ClaimRecord, ClaimStatus, toClaimRecord } from './core/claim-record.js';
 export type { Claim, ClaimResult } from './core/claim-results.js';
 export { ClaimStore, type ClaimStoreOptions } from './core/claim-store.js';
 export {

@@ -130,6 +130,17 @@ describe('the README, followed by a new user with the packed package', () => {
     expect(functions.map((fn) => fn.Properties.Handler).sort()).toEqual(['index.handler', 'index.handler']);
   });
 
+  it('installs the onceflow operator command with the package', () => {
+    const version = JSON.parse(readFileSync(join(REPOSITORY, 'package.json'), 'utf8')).version;
+    expect(mustRun('npx onceflow --version').trim()).toBe(version);
+    const help = mustRun('npx onceflow --help');
+    for (const command of ['status', 'dlq', 'send', 'stack']) expect(help).toContain(command);
+    // A wrong command line is a usage error (exit 2), one line, no stack trace.
+    const wrong = run('npx onceflow dlq redrive --max 0');
+    expect(wrong.status).toBe(2);
+    expect(wrong.output).not.toMatch(/\n\s+at /);
+  });
+
   it('ships declarations that compile without skipLibCheck, strictest for the runtime and the test kit', () => {
     const strictest = { extends: './tsconfig.json', compilerOptions: { skipLibCheck: false } };
     // The runtime and the test kit only: aws-cdk-lib's own declarations fail exactOptionalPropertyTypes.
