@@ -50,6 +50,16 @@ export default defineConfig({
       },
       {
         extends: true,
+        // The spin model of the claim protocol (docs/model): each configuration and broken variant is one test.
+        test: {
+          name: 'model',
+          include: ['test/model/**/*.test.ts'],
+          testTimeout: 60_000,
+          hookTimeout: 600_000,
+        },
+      },
+      {
+        extends: true,
         // A new app built from the README with the packed package: npm installs, tsc, cdk synth, its own tests.
         test: {
           name: 'package',
