@@ -123,6 +123,18 @@ export class MemoryClaimStore implements ClaimStorePort {
     return entries.map((entry) => this.commitOne(entry, nowMs));
   }
 
+  /** The messageIds DONE within the dedup window, as ClaimStore's read before an optimistic commit finds them. */
+  async findDone(messageIds: readonly string[]): Promise<Map<string, ClaimRecord>> {
+    const nowMs = this.terms.clock();
+    const done = new Map<string, ClaimRecord>();
+    for (const messageId of messageIds) {
+      const item = this.items.get(messageId);
+      if (item === undefined || isClaimable(item, nowMs) || item.status !== ClaimStatus.DONE) continue;
+      done.set(messageId, toClaimRecord(item));
+    }
+    return done;
+  }
+
   /**
    * Holds the claim `leaseMs` longer from now, only while its lease is held and has not ended, as ClaimStore
    * does; throws LeaseLostError otherwise. Returns the new end of the lease.

@@ -64,7 +64,7 @@ export function refusal(
 
 /** A failed request as the caller should treat it: a missing table is configuration, the rest may pass. */
 export function unavailable(
-  operation: 'claim' | 'release' | 'park' | 'extend',
+  operation: 'claim' | 'release' | 'park' | 'extend' | 'read',
   messageId: string,
   tableName: string,
   error: unknown,

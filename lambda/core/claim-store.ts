@@ -9,7 +9,7 @@ import {
   HOLDS_LEASE,
   HOLDS_LIVE_LEASE,
 } from './claim-expressions.js';
-import { ClaimStatus, toClaimRecord } from './claim-record.js';
+import { type ClaimRecord, ClaimStatus, toClaimRecord } from './claim-record.js';
 import {
   type Claim,
   type ClaimResult,
@@ -21,6 +21,7 @@ import {
   refusal,
   unavailable,
 } from './claim-results.js';
+import { readDoneRecords } from './done-records.js';
 import { ClaimStoreUnavailableError, LeaseLostError } from './errors.js';
 import { commitGrouped } from './grouped-commit.js';
 import { LeaseTerms, type LeaseTermsOptions } from './lease-terms.js';
@@ -155,6 +156,19 @@ export class ClaimStore {
       },
       entries,
     );
+  }
+
+  /**
+   * The messageIds already DONE within the dedup window, from one eventually consistent read of the batch. Used
+   * before an optimistic commit so a known duplicate never cancels, and is never charged for, a whole transaction.
+   * A miss is harmless: the commit's condition still refuses it.
+   */
+  async findDone(messageIds: readonly string[]): Promise<Map<string, ClaimRecord>> {
+    try {
+      return await readDoneRecords(this.dynamoDb, this.tableName, messageIds, this.terms.clock());
+    } catch (error) {
+      throw unavailable('read', messageIds[0] ?? '', this.tableName, error);
+    }
   }
 
   /**

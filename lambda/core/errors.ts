@@ -112,7 +112,7 @@ export class ClaimStoreUnavailableError extends OnceflowError {
   readonly retryable = true;
 
   constructor(
-    readonly operation: 'claim' | 'commit' | 'release' | 'park' | 'extend',
+    readonly operation: 'claim' | 'commit' | 'release' | 'park' | 'extend' | 'read',
     readonly messageId: string,
     /** A short reason code: the AWS error name or the cancellation code. */
     readonly reason: string,

@@ -9,7 +9,7 @@ import type { SourceQueue } from './source-queue.js';
 /** What the processor needs of a claim store: `ClaimStore` on DynamoDB, or the test kit's in-memory store. */
 export type ClaimStorePort = Pick<
   ClaimStore,
-  'claim' | 'commitAll' | 'release' | 'park' | 'extend' | 'leaseMs' | 'dedupWindowSeconds'
+  'claim' | 'commitAll' | 'findDone' | 'release' | 'park' | 'extend' | 'leaseMs' | 'dedupWindowSeconds'
 >;
 
 export interface BatchProcessorDependencies {

@@ -2,6 +2,7 @@ import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
 import pLimit, { type LimitFunction } from 'p-limit';
 import { ACKNOWLEDGED_KINDS, METRIC } from '../contract/index.js';
+import type { ClaimRecord } from '../core/claim-record.js';
 import type { Claim, ClaimResult, CommitOutcome } from '../core/claim-results.js';
 import {
   ClaimStoreUnavailableError,
@@ -29,6 +30,8 @@ interface Invocation {
   readonly deadlineMs: number | undefined;
   /** The claims taken in this invocation, by record: a record parked on its last receive gives its claim up. */
   readonly claims: Map<SQSRecord, Claim>;
+  /** Optimistic mode: the batch's messageIds found DONE before any handler ran. */
+  readonly knownDone: ReadonlyMap<string, ClaimRecord>;
 }
 
 /**
@@ -53,6 +56,7 @@ export class BatchProcessor {
       startedMs,
       deadlineMs: remainingMs === undefined ? undefined : startedMs + remainingMs,
       claims: new Map(),
+      knownDone: await this.findKnownDone(records),
     };
     const outcomes = new Map<SQSRecord, RecordOutcome>();
     const standard: SQSRecord[] = [];
@@ -166,6 +170,31 @@ export class BatchProcessor {
     }
   }
 
+  /**
+   * Optimistic mode: one eventually consistent read of the batch's claims, so a known duplicate neither runs its
+   * handler nor joins a grouped transaction that its refusal would cancel (AWS charges a cancelled transaction
+   * in full). Lease mode needs none: its claims are single conditional writes.
+   */
+  private async findKnownDone(records: readonly SQSRecord[]): Promise<ReadonlyMap<string, ClaimRecord>> {
+    if (this.deps.mode !== 'optimistic') return new Map();
+    const messageIds = records
+      .map((record) => this.read(record))
+      .filter((read): read is OnceflowMessage => !(read instanceof MalformedMessageError))
+      .map((message) => message.messageId)
+      .filter((messageId) => !this.deps.doneCache.has(messageId));
+    if (messageIds.length === 0) return new Map();
+    try {
+      return await this.deps.store.findDone(messageIds);
+    } catch (error) {
+      if (error instanceof ConfigurationError) throw error;
+      // Only an optimisation: the commit's own condition still refuses every duplicate.
+      this.deps.logger.warn('Could not read which messages are done; committing without knowing', {
+        error: describe(error),
+      });
+      return new Map();
+    }
+  }
+
   private read(record: SQSRecord): OnceflowMessage | MalformedMessageError {
     try {
       return readMessage(record);
@@ -184,6 +213,10 @@ export class BatchProcessor {
     const { messageId } = message;
     if (this.deps.doneCache.has(messageId)) {
       return { outcome: outcomeFor(record, messageId, 'Duplicate', { cached: true }) };
+    }
+    if (invocation.knownDone.has(messageId)) {
+      this.deps.doneCache.set(messageId, true);
+      return { outcome: outcomeFor(record, messageId, 'Duplicate') };
     }
     const claimed =
       this.deps.mode === 'lease' ? await this.claimLease(record, messageId) : { claim: undefined };

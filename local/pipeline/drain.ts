@@ -10,6 +10,9 @@ import { sleep } from '../support/stats.js';
 
 /** Draining fails when nothing has moved (queue depth, outbox, reported outcomes) for this long. */
 const STALL_TIMEOUT_MS = 5 * 60_000;
+/** While draining, the log says what is left this often, and notes any check slower than SLOW_CHECK_MS. */
+const PROGRESS_NOTE_INTERVAL_MS = 30_000;
+const SLOW_CHECK_MS = 2_000;
 
 /**
  * Done when both queues and the outbox have held nothing, visible or in flight, for a few checks in a row, and no
@@ -20,20 +23,29 @@ export async function waitUntilDrained(
   stack: LocalStack,
   fleet: { busy(): boolean; outcomesReported(): number },
   signal: AbortSignal | undefined,
+  log: { note(text: string): void },
 ): Promise<void> {
   let emptyChecks = 0;
   let lastState = '';
   let lastMoveMs = Date.now();
+  let lastNoteMs = Date.now();
   while (emptyChecks < 3) {
     if (signal?.aborted === true) throw new Error('Stopped.');
     if (Date.now() - lastMoveMs > STALL_TIMEOUT_MS)
       throw new Error('The queues and the outbox stopped draining: nothing moved for 5 minutes.');
     await sleep(500);
+    const checkStartedMs = Date.now();
     const left = [
       await messagesLeft(stack, stack.queues.queueUrl),
       await messagesLeft(stack, stack.notificationsQueues.queueUrl),
       await outboxItemsLeft(stack),
     ];
+    const checkMs = Date.now() - checkStartedMs;
+    if (checkMs > SLOW_CHECK_MS) log.note(`drain: one check of the queues and the outbox took ${checkMs} ms`);
+    if (Date.now() - lastNoteMs > PROGRESS_NOTE_INTERVAL_MS) {
+      lastNoteMs = Date.now();
+      log.note(`drain: left in ledger queue, notifications queue, outbox: ${left.join(', ')}`);
+    }
     const state = `${left.join(',')}:${fleet.outcomesReported()}`;
     if (state !== lastState) lastMoveMs = Date.now();
     lastState = state;

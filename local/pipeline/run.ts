@@ -80,7 +80,7 @@ export async function runPipeline(options: PipelineOptions = {}): Promise<Pipeli
     await fleet.start(settings.servers);
     const plan = planMessages(settings, random);
     const faults = new FaultScheduler(fleet, stack, settings, random);
-    const timing = await processPlan({ stack, fleet, faults, plan, settings, options, startedMs });
+    const timing = await processPlan({ stack, fleet, faults, plan, settings, options, startedMs, log });
     await fleet.stop();
     const audit = await auditRun(stack, plan);
     const memory = fleet.memory.report();
@@ -148,6 +148,7 @@ interface Processing {
   readonly settings: PipelineSettings;
   readonly options: PipelineOptions;
   readonly startedMs: number;
+  readonly log: ProcessLog;
 }
 
 /** Sends the plan and waits for the zombies and every stage to finish, reporting progress meanwhile. */
@@ -159,6 +160,7 @@ async function processPlan({
   settings,
   options,
   startedMs,
+  log,
 }: Processing): Promise<{ processingMs: number }> {
   const producerState: SendState = { sent: 0 };
   const progress = () =>
@@ -183,7 +185,7 @@ async function processPlan({
       producerState,
     );
     await faults.settled();
-    await waitUntilDrained(stack, fleet, options.signal);
+    await waitUntilDrained(stack, fleet, options.signal, log);
     return { processingMs: Date.now() - sendStartedMs };
   } finally {
     clearInterval(ticker);

@@ -20,12 +20,13 @@ import { createLedgerTables, createNotificationsTable } from './tables.js';
 /**
  * The local stack's consumer settings, derived by the construct's own code from the same defaults, so names,
  * keys, TTL, visibility timeout and redrive agree with what `cdk deploy` creates. Only the times are shorter:
- * one machine has one clock (1 s skew margin), and a 5 s "function timeout" lets takeovers happen in seconds while
- * leaving a batch on a busy 2-core machine room to finish (its first batch after a restart, still compiling, takes
- * seconds; a 2 s timeout ended most of them).
+ * one machine has one clock (1 s skew margin), and a 10 s "function timeout" lets takeovers happen in seconds while
+ * leaving a batch on a busy 2-core machine room to finish: a batch waits on up to three attempts of a DynamoDB
+ * request with its 3 s request timeout when DynamoDB Local stalls, and with 5 s a soak sharing the machine with a
+ * test run had every server time out at once, again and again.
  */
 export const LOCAL_CONSUMER_SETTINGS = resolveConsumerSettings({
-  functionTimeout: Duration.seconds(5),
+  functionTimeout: Duration.seconds(10),
   clockSkewMargin: Duration.seconds(1),
 });
 

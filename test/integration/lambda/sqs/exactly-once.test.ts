@@ -191,7 +191,7 @@ describe('exactlyOnce on DynamoDB Local and the SQS emulator', () => {
     expect((await fixture.audit(sent)).ok).toBe(true);
   });
 
-  it('commits a batch of new messages with a single request in optimistic mode', async () => {
+  it('commits a batch of new messages with one read and one transaction in optimistic mode', async () => {
     const dynamoDb = localDocumentClient();
     const fixture = await consumerFixture({ dynamoDb });
     const sent = payments(10, 10);
@@ -200,22 +200,27 @@ describe('exactlyOnce on DynamoDB Local and the SQS emulator', () => {
 
     await fixture.poll(fixture.consumer({ mode: 'optimistic' }));
 
-    expect(counter.byOperation()).toEqual({ DescribeTableCommand: 1, TransactWriteItemsCommand: 1 });
+    expect(counter.byOperation()).toEqual({
+      DescribeTableCommand: 1,
+      BatchGetItemCommand: 1,
+      TransactWriteItemsCommand: 1,
+    });
     expect((await fixture.audit(sent)).ok).toBe(true);
   });
 
-  it('splits a cancelled group by its reasons: the duplicate is refused and the innocent members commit', async () => {
+  it('leaves a known duplicate out of the optimistic transaction: no cancelled transaction, no handler run', async () => {
     const dynamoDb = localDocumentClient();
     const fixture = await consumerFixture({ dynamoDb });
+    const { handler, calls } = countingLedger(fixture.tables);
     const sent = payments(4, 4);
     const [already] = sent;
     if (already === undefined) throw new Error('no payment');
     await fixture.send([already]);
-    await fixture.poll(fixture.consumer({ mode: 'optimistic' }));
+    await fixture.poll(fixture.consumer({ mode: 'optimistic', handler }));
     await fixture.send(sent);
     const counter = RequestCounter.attachTo(dynamoDb);
 
-    const result = await fixture.poll(fixture.consumer({ mode: 'optimistic' }));
+    const result = await fixture.poll(fixture.consumer({ mode: 'optimistic', handler }));
 
     expect(result.response?.outcomes.map((o) => o.kind)).toEqual([
       'Duplicate',
@@ -223,8 +228,48 @@ describe('exactlyOnce on DynamoDB Local and the SQS emulator', () => {
       'Processed',
       'Processed',
     ]);
-    expect(counter.byOperation()).toEqual({ DescribeTableCommand: 1, TransactWriteItemsCommand: 2 });
+    // One transaction, and it commits: a cancelled one would be charged for all of its items and sent again.
+    expect(counter.byOperation()).toEqual({
+      DescribeTableCommand: 1,
+      BatchGetItemCommand: 1,
+      TransactWriteItemsCommand: 1,
+    });
+    expect(calls.filter((id) => id === already.messageId)).toHaveLength(1);
     expect((await fixture.audit(sent)).ok).toBe(true);
+  });
+
+  it('splits a cancelled group by its reasons: a duplicate that won the race is refused, the innocent members commit', async () => {
+    const dynamoDb = localDocumentClient();
+    const fixture = await consumerFixture({ dynamoDb });
+    const sent = payments(4, 4);
+    const [racing] = sent;
+    if (racing === undefined) throw new Error('no payment');
+    await fixture.send(sent);
+    // Another consumer commits the first message after this batch's read and before its commit: only the
+    // transaction's condition can catch it.
+    const rival = new ClaimStore({ tableName: fixture.claimsTable, dynamoDb });
+    const ledger = ledgerHandler(fixture.tables);
+    const handler: MessageHandler = async (message, ctx) => {
+      if (message.messageId === racing.messageId) await rival.commitOptimistic(racing.messageId);
+      return ledger(message, ctx);
+    };
+    const counter = RequestCounter.attachTo(dynamoDb);
+
+    const result = await fixture.poll(fixture.consumer({ mode: 'optimistic', handler }));
+
+    expect(result.response?.outcomes.map((o) => o.kind)).toEqual([
+      'Duplicate',
+      'Processed',
+      'Processed',
+      'Processed',
+    ]);
+    expect(counter.byOperation()).toEqual({
+      DescribeTableCommand: 1,
+      BatchGetItemCommand: 1,
+      TransactWriteItemsCommand: 3, // the rival's commit, the cancelled group, its innocent members again
+    });
+    const [, ...innocent] = sent;
+    expect((await fixture.audit(innocent)).ok).toBe(true);
   });
 
   it('keeps two messages for one account in separate transactions, and applies both', async () => {
