@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { startDynamoDbLocal } from 'onceflow/testing';
-import { ASSUMPTIONS, costModel, LIMITS, PRICES_USD } from './cost/cost-model.js';
+import { ASSUMPTIONS, costByDuplicateShare, costModel, LIMITS, PRICES_USD } from './cost/cost-model.js';
 import type { HandlerLevelOptions } from './handler-level/results.js';
 import { runHandlerLevelBenchmark } from './handler-level/run.js';
 import { type PipelineBenchmark, runPipelineBenchmark, skippedPipeline } from './pipeline/local-pipeline.js';
@@ -50,6 +50,7 @@ export async function runBenchmark(options: BenchmarkOptions): Promise<Benchmark
         limits: LIMITS,
         assumptions: ASSUMPTIONS,
         estimates: costModel(handlerLevel.systems),
+        byDuplicateShare: costByDuplicateShare(handlerLevel.systems),
       },
       targets: judgeTargets(handlerLevel),
     };

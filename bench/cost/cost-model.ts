@@ -196,6 +196,50 @@ export function estimateCost(
   };
 }
 
+/** One column's cost per million deliveries on a stream with one share of duplicates (every duplicate cold). */
+export interface CostAtShare {
+  readonly column: CostColumn;
+  readonly label: string;
+  readonly duplicateShare: number;
+  readonly usdPerMillionDeliveries: CostEstimate['usdPerMillionMessages'];
+  readonly writeUnitsPerDelivery: number;
+  readonly readUnitsPerDelivery: number;
+}
+
+/**
+ * Every column at each measured duplicate share. A share changes the DynamoDB units per delivery (measured); the
+ * rest of a column's inputs (Lambda duration per batch, storage, SQS) are those of its 30% throughput run. Cost per
+ * million deliveries does not depend on the rate, so one rate serves.
+ */
+export function costByDuplicateShare(systems: readonly SystemSummary[]): CostAtShare[] {
+  const inputs = costInputs(systems);
+  const rows: CostAtShare[] = [];
+  for (const [column, columnInputs] of inputs) {
+    const system = systems.find((candidate) => candidate.system === columnInputs.source);
+    for (const share of system?.costByDuplicateShare ?? []) {
+      const estimate = estimateCost(
+        column,
+        {
+          ...columnInputs,
+          requestsPerDelivery: share.requestsPerDelivery,
+          writeUnitsPerDelivery: share.writeUnitsPerDelivery,
+          readUnitsPerDelivery: share.readUnitsPerDelivery,
+        },
+        MODELLED_RATES_PER_SECOND[0],
+      );
+      rows.push({
+        column,
+        label: COST_COLUMN_LABELS[column],
+        duplicateShare: share.duplicateShare,
+        usdPerMillionDeliveries: estimate.usdPerMillionMessages,
+        writeUnitsPerDelivery: share.writeUnitsPerDelivery,
+        readUnitsPerDelivery: share.readUnitsPerDelivery,
+      });
+    }
+  }
+  return rows;
+}
+
 /** Every column at every modelled rate. */
 export function costModel(systems: readonly SystemSummary[]): CostEstimate[] {
   const inputs = costInputs(systems);

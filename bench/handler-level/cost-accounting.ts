@@ -1,5 +1,5 @@
 import type { DynamoDbMeter } from './dynamodb-meter.js';
-import type { CostSample, DeliveryCost } from './results.js';
+import { COST_DUPLICATE_SHARES, type CostSample, type DeliveryCost } from './results.js';
 import type { SystemUnderTest } from './systems.js';
 import { ACCOUNTS, batchesOf, buildWorkload } from './workload.js';
 
@@ -24,17 +24,31 @@ export async function measureCosts(
   const coldDuplicate = await metered(meter, messages, async () => {
     for (const batch of batchesOf(payments, `${idPrefix}-elsewhere`)) await cold(batch);
   });
-  const mixedSystem = await freshSystem();
-  const mixed = buildWorkload({
-    uniqueMessages: messages,
-    duplicateShare,
-    idPrefix: `${idPrefix}-mixed`,
-    seed: 7,
+  const coldMixed = await meteredColdMixed(freshSystem, meter, `${idPrefix}-mixed`, messages, duplicateShare);
+  const coldMixedByShare = [];
+  for (const share of COST_DUPLICATE_SHARES) {
+    const cost =
+      share === duplicateShare
+        ? coldMixed
+        : await meteredColdMixed(freshSystem, meter, `${idPrefix}-mixed-${share}`, messages, share);
+    coldMixedByShare.push({ duplicateShare: share, cost });
+  }
+  return { newMessage, warmDuplicate, coldDuplicate, coldMixed, coldMixedByShare };
+}
+
+/** A stream with this share of duplicates, a fresh container per batch (every duplicate cold, as at scale). */
+async function meteredColdMixed(
+  freshSystem: () => Promise<SystemUnderTest>,
+  meter: DynamoDbMeter,
+  idPrefix: string,
+  messages: number,
+  duplicateShare: number,
+): Promise<DeliveryCost> {
+  const system = await freshSystem();
+  const mixed = buildWorkload({ uniqueMessages: messages, duplicateShare, idPrefix, seed: 7 });
+  return metered(meter, mixed.deliveries, async () => {
+    for (const batch of mixed.batches) await system.newContainer()(batch);
   });
-  const coldMixed = await metered(meter, mixed.deliveries, async () => {
-    for (const batch of mixed.batches) await mixedSystem.newContainer()(batch);
-  });
-  return { newMessage, warmDuplicate, coldDuplicate, coldMixed };
 }
 
 /** What `run` cost per message, counted alone: the meter is reset before it. */
@@ -50,7 +64,7 @@ async function metered(
     requestsPerMessage: reading.requests / messages,
     writeUnitsPerMessage: (reading.computedWriteUnits + reading.estimatedRefusedWriteUnits) / messages,
     estimatedRefusedWriteUnitsPerMessage: reading.estimatedRefusedWriteUnits / messages,
-    readUnitsPerMessage: reading.reportedReadUnits / messages,
+    readUnitsPerMessage: reading.computedReadUnits / messages,
     requestsByOperation: reading.requestsByOperation,
   };
 }

@@ -20,11 +20,17 @@ const METERED_COMMANDS: ReadonlySet<string> = new Set([
 ]);
 
 /**
- * AWS documents that a write whose condition fails is still charged (by item size, at least 1 WRU), but not what a
- * cancelled TransactWriteItems costs. The bench assumes its prepare phase: 1 WRU per item, half a committed one.
+ * What refused writes cost, which their error answers do not report. AWS documents that a write whose condition
+ * fails is still charged (by item size, at least 1 WRU), and that a cancelled TransactWriteItems consumes capacity
+ * too; the bench charges the cancelled transaction in full, as if it had committed: 2 WRU per item (the most it can
+ * cost, so a design that avoids cancellations is never flattered).
  */
 export const REFUSED_WRITE_UNITS = 1;
-export const REFUSED_TRANSACTION_WRITE_UNITS_PER_ITEM = 1;
+export const REFUSED_TRANSACTION_WRITE_UNITS_PER_ITEM = 2;
+
+/** Read units per item read (every item here is under 4 KB): eventually consistent half a unit, strongly one. */
+const EVENTUALLY_CONSISTENT_READ_UNITS = 0.5;
+const STRONGLY_CONSISTENT_READ_UNITS = 1;
 
 /** What one client sent and what DynamoDB charged for it, since the last reset. */
 export interface MeterReading {
@@ -35,6 +41,11 @@ export interface MeterReading {
   readonly reportedWriteUnitsByTable: Record<string, number>;
   readonly reportedWriteUnits: number;
   readonly reportedReadUnits: number;
+  /**
+   * Read units computed from each request by the documented rules: per key asked for, found or not, 0.5 when
+   * eventually consistent and 1 when strongly consistent, 2 inside TransactGetItems.
+   */
+  readonly computedReadUnits: number;
   /**
    * Write units for refused writes, which answer with an error and so carry no ConsumedCapacity: a failed condition
    * is still charged. Estimated: see REFUSED_WRITE_UNITS and REFUSED_TRANSACTION_WRITE_UNITS_PER_ITEM.
@@ -66,6 +77,7 @@ export class DynamoDbMeter {
   private requestsByOperation = new Map<string, number>();
   private reportedWriteUnitsByTable = new Map<string, number>();
   private reportedReadUnits = 0;
+  private computedReadUnits = 0;
   private estimatedRefusedWriteUnits = 0;
   private computedWriteUnits = 0;
   private refusedWrites = 0;
@@ -86,6 +98,7 @@ export class DynamoDbMeter {
           const result = await next(args);
           meter.recordCapacity(operation, consumedCapacityOf(result.output));
           meter.recordWrites(operation, args.input);
+          meter.recordReads(operation, args.input);
           return result;
         } catch (error) {
           meter.recordRefusal(operation, args.input, error);
@@ -117,6 +130,7 @@ export class DynamoDbMeter {
       reportedWriteUnitsByTable,
       reportedWriteUnits: sum(Object.values(reportedWriteUnitsByTable)),
       reportedReadUnits: this.reportedReadUnits,
+      computedReadUnits: this.computedReadUnits,
       estimatedRefusedWriteUnits: this.estimatedRefusedWriteUnits,
       computedWriteUnits: this.computedWriteUnits,
       refusedWrites: this.refusedWrites,
@@ -128,6 +142,7 @@ export class DynamoDbMeter {
     this.requestsByOperation = new Map();
     this.reportedWriteUnitsByTable = new Map();
     this.reportedReadUnits = 0;
+    this.computedReadUnits = 0;
     this.estimatedRefusedWriteUnits = 0;
     this.computedWriteUnits = 0;
     this.refusedWrites = 0;
@@ -142,6 +157,10 @@ export class DynamoDbMeter {
       this.computedWriteUnits +=
         (transactional ? 2 : 1) * Math.max(1, Math.ceil(approximateItemBytes(item) / 1024));
     }
+  }
+
+  private recordReads(operation: string, input: object): void {
+    this.computedReadUnits += computedReadUnits(operation, input);
   }
 
   private recordCapacity(operation: string, capacities: readonly ConsumedCapacity[]): void {
@@ -165,6 +184,29 @@ export class DynamoDbMeter {
       this.refusedWrites += 1;
       this.estimatedRefusedWriteUnits += REFUSED_TRANSACTION_WRITE_UNITS_PER_ITEM * transactItemCount(input);
     }
+  }
+}
+
+/** The read units a read request is charged by the documented rules; 0 for a write. */
+function computedReadUnits(operation: string, input: object): number {
+  const units = (consistent: unknown) =>
+    consistent === true ? STRONGLY_CONSISTENT_READ_UNITS : EVENTUALLY_CONSISTENT_READ_UNITS;
+  switch (operation) {
+    case 'GetItemCommand':
+      return units('ConsistentRead' in input ? input.ConsistentRead : false);
+    case 'BatchGetItemCommand': {
+      if (!('RequestItems' in input) || input.RequestItems === null || typeof input.RequestItems !== 'object')
+        return 0;
+      return Object.values(input.RequestItems).reduce((total: number, request: unknown) => {
+        if (request === null || typeof request !== 'object' || !('Keys' in request)) return total;
+        const keys = Array.isArray(request.Keys) ? request.Keys.length : 0;
+        return total + keys * units('ConsistentRead' in request ? request.ConsistentRead : false);
+      }, 0);
+    }
+    case 'TransactGetItemsCommand':
+      return 2 * transactItemCount(input);
+    default:
+      return 0;
   }
 }
 

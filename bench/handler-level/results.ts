@@ -1,3 +1,4 @@
+import type { RoundTripResult } from './round-trips.js';
 import type { SystemName } from './systems.js';
 
 export interface HandlerLevelOptions {
@@ -23,6 +24,8 @@ export interface HandlerLevelOptions {
    * DynamoDB Local on the same machine does not have. @default 0
    */
   readonly injectedLatencyMs?: number;
+  /** Unique messages per system and repetition in the round-trip latency run; 0 leaves it out. @default 500 */
+  readonly roundTripMessages?: number;
   /** Progress lines (to stderr in the CLI). */
   readonly progress?: (line: string) => void;
 }
@@ -71,6 +74,19 @@ export interface AuditVerdict {
   readonly balanceMismatches: number;
 }
 
+/** The duplicate shares whose cost is modelled: none, the usual 30%, and a retry storm. */
+export const COST_DUPLICATE_SHARES = [0, 0.3, 0.9] as const;
+
+/** What one delivery costs on a stream with this share of duplicates, every duplicate cold. */
+export interface CostAtDuplicateShare {
+  readonly duplicateShare: number;
+  readonly requestsPerDelivery: number;
+  readonly writeUnitsPerDelivery: number;
+  readonly readUnitsPerDelivery: number;
+  /** The part of writeUnitsPerDelivery estimated for refused writes. */
+  readonly estimatedRefusedWriteUnitsPerDelivery: number;
+}
+
 export interface CostSample {
   readonly newMessage: DeliveryCost;
   /** The same container sees the message again: Onceflow's LRU answers. */
@@ -79,6 +95,8 @@ export interface CostSample {
   readonly coldDuplicate: DeliveryCost;
   /** The 30% duplicate stream with a fresh container per batch: every duplicate cold, as at scale on AWS. */
   readonly coldMixed: DeliveryCost;
+  /** The same, at each of COST_DUPLICATE_SHARES. */
+  readonly coldMixedByShare: readonly { readonly duplicateShare: number; readonly cost: DeliveryCost }[];
 }
 
 export type CrashPoint = 'after-side-effect' | 'after-effect-writes';
@@ -127,6 +145,8 @@ export interface SystemSummary {
   readonly estimatedRefusedWriteUnitsPerDeliveryColdMixed: number;
   readonly estimatedRefusedWriteUnitsPerDelivery: number;
   readonly consumerCpuMsPerDelivery: number;
+  /** Per delivery at each of COST_DUPLICATE_SHARES (medians); absent in results saved before it was measured. */
+  readonly costByDuplicateShare?: readonly CostAtDuplicateShare[];
   /** True when every repetition's audit found each unique message applied exactly once. */
   readonly exactlyOnce: boolean;
   /** Extra effect applications per repetition (median): 0 when exactly once. */
@@ -150,6 +170,8 @@ export interface HandlerLevelResult {
   readonly crashes: readonly CrashSample[];
   /** Whether every later repetition counted the same side effects and applications. */
   readonly crashCountsSameInEveryRepetition: boolean;
+  /** Batch latency with modelled AWS round trips; absent in results saved before it was measured, or skipped. */
+  readonly roundTrips?: RoundTripResult;
   /** Whether DynamoDB returned ConsumedCapacity (DynamoDB Local does, sized like the service; transactions 2x). */
   readonly consumedCapacityReported: boolean;
 }

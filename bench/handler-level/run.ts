@@ -8,6 +8,7 @@ import { measureCosts } from './cost-accounting.js';
 import { runCrashScenario, sameCrashCounts } from './crash-scenarios.js';
 import { DynamoDbMeter } from './dynamodb-meter.js';
 import type { CrashSample, HandlerLevelOptions, HandlerLevelResult, RepetitionSample } from './results.js';
+import { clientWithRoundTrips, measureRoundTrips, type RoundTripResult } from './round-trips.js';
 import { summarize } from './summary.js';
 import { SYSTEM_NAMES, type SystemName, type SystemUnderTest, setUpSystem } from './systems.js';
 import { runThroughput, throughputSample } from './throughput.js';
@@ -68,12 +69,14 @@ export async function runHandlerLevelBenchmark(options: HandlerLevelOptions): Pr
         else crashConsistent &&= sameCrashCounts(crash, crashes);
       }
     }
+    const roundTrips = await roundTripPhase(run);
     return {
       options: run.settings,
       systems: run.systems.map((name) => summarize(name, samples.get(name) ?? [])),
       crashes,
       crashCountsSameInEveryRepetition: crashConsistent,
       consumedCapacityReported,
+      ...(roundTrips === undefined ? {} : { roundTrips }),
     };
   } finally {
     run.close();
@@ -122,6 +125,28 @@ function openRun(options: HandlerLevelOptions): HandlerLevelRun {
       metered.destroy();
     },
   };
+}
+
+/** The batch latency run with modelled AWS round trips, on a client of its own (not metered). */
+async function roundTripPhase(run: HandlerLevelRun): Promise<RoundTripResult | undefined> {
+  const uniqueMessages = run.options.roundTripMessages ?? 500;
+  if (uniqueMessages <= 0) return undefined;
+  const client = clientWithRoundTrips(run.options.endpoint);
+  try {
+    let tables = 0;
+    return await measureRoundTrips({
+      freshSystem: (name) =>
+        setUpSystem(name, { admin: run.admin, dynamoDb: client }, `bench-${run.runId}-rt${tables++}-${name}`),
+      adminDocument: run.adminDocument,
+      uniqueMessages,
+      duplicateShare: run.settings.duplicateShare,
+      repetitions: run.options.repetitions,
+      idPrefix: `rt-${run.runId}`,
+      progress: run.progress,
+    });
+  } finally {
+    client.destroy();
+  }
 }
 
 /** Unmeasured messages through every system first, so the first measured one does not pay for JIT and pools. */

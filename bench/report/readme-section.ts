@@ -1,5 +1,6 @@
 import {
   ASSUMPTIONS,
+  type CostAtShare,
   type CostEstimate,
   LIMITS,
   MODELLED_RATES_PER_SECOND,
@@ -30,6 +31,7 @@ export function renderReadmeSection(results: BenchmarkResults, links: ReadmeLink
   return [
     environment(results, links),
     handlerLevelTable(results.handlerLevel),
+    roundTripTable(results.handlerLevel),
     crashTable(results.handlerLevel),
     targetsTable(results),
     pipelineTable(results.pipeline),
@@ -95,9 +97,39 @@ function handlerLevelTable(handlerLevel: HandlerLevelResult): string[] {
       writeUnitsSource(handlerLevel) +
       `Refused writes carry no ConsumedCapacity, so they are estimated: ${REFUSED_WRITE_UNITS} WRU for a failed ` +
       `condition (documented), ${REFUSED_TRANSACTION_WRITE_UNITS_PER_ITEM} WRU per item of a cancelled transaction ` +
-      '(an assumption: AWS does not document it).',
+      '(AWS documents that a cancelled transaction consumes capacity; the bench charges it in full, as if it had ' +
+      'committed). Reads are charged by the same rules: half a read unit per key of an eventually consistent read, ' +
+      'found or not.',
     '- **effects exactly once**: the ledger audit after the run; every balance equals the sum of its unique ' +
       "payments, and each account's entry count equals its unique payments.",
+  ];
+}
+
+/** Batch latency with modelled AWS round trips: what a batch costs in time where requests are not free. */
+function roundTripTable(handlerLevel: HandlerLevelResult): string[] {
+  const roundTrips = handlerLevel.roundTrips;
+  if (roundTrips === undefined) return [];
+  const powertools = roundTrips.systems.find((sample) => sample.system === 'powertools');
+  const ratio = (p50: number) => (powertools === undefined ? '—' : `${fmt(p50 / powertools.p50BatchMs, 2)}x`);
+  return [
+    '#### Batch latency with AWS round trips',
+    '',
+    `The same kind of stream (${roundTrips.uniqueMessages} unique payments, ` +
+      `${Math.round(roundTrips.duplicateShare * 100)}% duplicates) on ${roundTrips.containers} warm container, ` +
+      `every DynamoDB request delayed by ${roundTrips.model.itemRequestMs} ms (TransactWriteItems ` +
+      `${roundTrips.model.transactionRequestMs} ms: two phases) before it is sent, standing in for the round trip ` +
+      "from Lambda to DynamoDB in one region (AWS states single-digit milliseconds; the figures are this bench's " +
+      'assumption, not a measurement of AWS). One container keeps DynamoDB Local idle, so the latency is the round ' +
+      "trips'. Powertools processes its batch's records in parallel (its BatchProcessor's default).",
+    '',
+    '| system | batch p50 / p99 (ms) | p50 vs Powertools | msgs/s per container | effects exactly once |',
+    '| --- | ---: | ---: | ---: | --- |',
+    ...roundTrips.systems.map(
+      (sample) =>
+        `| ${SYSTEM_LABELS[sample.system]} | ${fmtInt(sample.p50BatchMs)} / ${fmtInt(sample.p99BatchMs)} | ` +
+        `${ratio(sample.p50BatchMs)} | ${fmtInt(sample.messagesPerSecondPerContainer)} | ` +
+        `${sample.exactlyOnce ? 'yes' : 'no'} |`,
+    ),
   ];
 }
 
@@ -195,6 +227,7 @@ function costTables(results: BenchmarkResults): string[] {
       'containers almost none hits a warm cache), at deliveries per second including duplicates.',
     '',
     ...MODELLED_RATES_PER_SECOND.flatMap((rate) => costTable(results.costModel.estimates, rate)),
+    ...duplicateShareTable(results.costModel.byDuplicateShare ?? []),
     refusedWritesNote(results.handlerLevel),
     '',
     costAssumptions(results.costModel.estimates),
@@ -205,6 +238,33 @@ function costTables(results: BenchmarkResults): string[] {
       `${LIMITS.fifoDeduplicationWindowSeconds / 60} minutes: a consumer that dies after its writes and before the ` +
       'delete applies them again (the raw-writes rows of the crash table), and one message group is consumed by one ' +
       'invocation at a time, so concurrency needs at least that many active groups.',
+  ];
+}
+
+/** $ per million deliveries at each measured share of duplicates, with the units behind it. */
+function duplicateShareTable(rows: readonly CostAtShare[]): string[] {
+  const shares = [...new Set(rows.map((row) => row.duplicateShare))];
+  if (shares.length === 0) return [];
+  const columns = [...new Set(rows.map((row) => row.column))];
+  const cell = (column: string, share: number) => {
+    const row = rows.find((candidate) => candidate.column === column && candidate.duplicateShare === share);
+    return row === undefined
+      ? '-'
+      : `${fmt(row.usdPerMillionDeliveries.total, 2)} (${fmt(row.writeUnitsPerDelivery, 2)} WRU, ` +
+          `${fmt(row.readUnitsPerDelivery, 2)} RRU)`;
+  };
+  const percent = (share: number) => `${Math.round(share * 100)}% duplicates`;
+  return [
+    '**$ per million deliveries by share of duplicates** (every duplicate cold; WRU and RRU per delivery measured ' +
+      'on a stream of that share)',
+    '',
+    `| | ${shares.map(percent).join(' | ')} |`,
+    `| --- | ${shares.map(() => '---:').join(' | ')} |`,
+    ...columns.map(
+      (column) =>
+        `| ${rows.find((row) => row.column === column)?.label ?? column} | ${shares.map((share) => cell(column, share)).join(' | ')} |`,
+    ),
+    '',
   ];
 }
 

@@ -1,4 +1,4 @@
-import type { ASSUMPTIONS, CostEstimate, LIMITS, PRICES_USD } from '../cost/cost-model.js';
+import type { ASSUMPTIONS, CostAtShare, CostEstimate, LIMITS, PRICES_USD } from '../cost/cost-model.js';
 import type { HandlerLevelResult } from '../handler-level/results.js';
 import type { PipelineResult } from '../pipeline/local-pipeline.js';
 import type { TargetVerdict } from './targets.js';
@@ -27,6 +27,8 @@ export interface BenchmarkResults {
     readonly limits: typeof LIMITS;
     readonly assumptions: typeof ASSUMPTIONS;
     readonly estimates: readonly CostEstimate[];
+    /** Per million deliveries at 0%, 30% and 90% duplicates; absent in results saved before it was measured. */
+    readonly byDuplicateShare?: readonly CostAtShare[];
   };
   readonly targets: readonly TargetVerdict[];
 }

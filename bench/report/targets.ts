@@ -1,3 +1,4 @@
+import { costByDuplicateShare } from '../cost/cost-model.js';
 import type { HandlerLevelResult, SystemSummary } from '../handler-level/results.js';
 import type { SystemName } from '../handler-level/systems.js';
 import { fmt } from './format.js';
@@ -66,6 +67,77 @@ export function judgeTargets(handlerLevel: HandlerLevelResult): TargetVerdict[] 
       false,
       "The container's LRU of DONE ids did not answer: check doneCacheSize.",
     ),
+    ...costTargets(handlerLevel, verdict),
+    ...roundTripTargets(handlerLevel, verdict),
+  ];
+}
+
+type Verdict = (
+  target: string,
+  measured: number,
+  wanted: number,
+  atLeast: boolean,
+  note: string,
+) => TargetVerdict;
+
+/** $ per million deliveries at 30% duplicates, against Powertools', from the cost model. */
+function costTargets(handlerLevel: HandlerLevelResult, verdict: Verdict): TargetVerdict[] {
+  const at30 = costByDuplicateShare(handlerLevel.systems).filter((row) => row.duplicateShare === 0.3);
+  const usd = (column: string) => at30.find((row) => row.column === column)?.usdPerMillionDeliveries.total;
+  const [lease, optimistic, powertools] = [
+    usd('onceflow-lease'),
+    usd('onceflow-optimistic'),
+    usd('powertools'),
+  ];
+  if (lease === undefined || optimistic === undefined || powertools === undefined) return [];
+  return [
+    verdict(
+      'optimistic $ per million deliveries at 30% duplicates <= 1x Powertools',
+      optimistic / powertools,
+      1,
+      false,
+      'A new message writes the DONE record inside the transaction (2 WRU) where Powertools writes its record ' +
+        'twice outside it (1 + 1 WRU); what optimistic mode saves is the refused write of every cold duplicate.',
+    ),
+    verdict(
+      'lease $ per million deliveries at 30% duplicates <= 1.15x Powertools',
+      lease / powertools,
+      1.15,
+      false,
+      "Lease mode writes the claim (1 WRU) and the DONE record inside the effects' transaction (2 WRU), one WRU " +
+        'more per new message than Powertools: the price of committing the DONE record atomically with the effects.',
+    ),
+  ];
+}
+
+/** Batch p50 with modelled AWS round trips, against Powertools processing its batch's records in parallel. */
+function roundTripTargets(handlerLevel: HandlerLevelResult, verdict: Verdict): TargetVerdict[] {
+  const systems = handlerLevel.roundTrips?.systems ?? [];
+  const p50 = (name: SystemName) => systems.find((sample) => sample.system === name)?.p50BatchMs;
+  const [lease, optimistic, powertools] = [
+    p50('onceflow-lease'),
+    p50('onceflow-optimistic'),
+    p50('powertools'),
+  ];
+  if (lease === undefined || optimistic === undefined || powertools === undefined) return [];
+  return [
+    verdict(
+      'optimistic batch p50 with round trips <= 0.5x Powertools',
+      optimistic / powertools,
+      0.5,
+      false,
+      'Optimistic mode takes two sequential round trips per batch (the read that keeps known duplicates out of ' +
+        'the transaction, then the transaction) against the three of each Powertools record (record put, effects, ' +
+        'record update) run in parallel; without the read it would take one, at the cost of cancelled transactions.',
+    ),
+    verdict(
+      'lease batch p50 with round trips <= 0.7x Powertools',
+      lease / powertools,
+      0.7,
+      false,
+      'Lease mode takes two sequential round trips per batch (the claims, in parallel, then one grouped ' +
+        "transaction) against Powertools' three per record in parallel.",
+    ),
   ];
 }
 
@@ -125,8 +197,8 @@ export function refusedWritesNote(handlerLevel: HandlerLevelResult): string {
     );
   return (
     `Of the WRU per delivery, this much is the estimate for refused writes: ${shares.join('; ')}. In optimistic ` +
-    'mode a cold duplicate cancels the grouped transaction of its whole batch, and the bench charges every item of ' +
-    'it (1 WRU each, an assumption); were cancelled transactions free, optimistic mode would cost that much less. ' +
-    'Lease mode refuses a duplicate with one failed conditional UpdateItem (1 WRU, documented).'
+    'mode a duplicate the batch read did not see as DONE (committed meanwhile by another consumer) cancels the ' +
+    'grouped transaction of its batch, charged at 2 WRU per item; a duplicate the read found is left out and costs ' +
+    'half a read unit. Lease mode refuses a duplicate with one failed conditional UpdateItem (1 WRU, documented).'
   );
 }

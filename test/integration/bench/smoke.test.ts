@@ -29,6 +29,7 @@ describe('npm run bench, smoke sized', () => {
       accountingMessages: 20,
       warmUpMessages: 0,
       crashRemainingTimeMs: 2000,
+      roundTripMessages: 20,
       command: 'smoke test',
     });
     outputDir = await mkdtemp(join(tmpdir(), 'onceflow-bench-'));
@@ -75,12 +76,44 @@ describe('npm run bench, smoke sized', () => {
     expect(system('powertools').requestsPerWarmDuplicate).toBe(1);
   });
 
-  it('counts one grouped transaction per batch of new messages in optimistic mode', () => {
-    expect(system('onceflow-optimistic').requestsPerNewMessage).toBeCloseTo(0.1);
+  it('counts one read and one grouped transaction per batch of new messages in optimistic mode', () => {
+    expect(system('onceflow-optimistic').requestsPerNewMessage).toBeCloseTo(0.2);
     expect(system('onceflow-lease').requestsPerNewMessage).toBeCloseTo(1.1);
     expect(system('powertools').requestsPerNewMessage).toBeCloseTo(3);
     expect(system('raw-writes').requestsPerNewMessage).toBeCloseTo(1);
     expect(results.handlerLevel.consumedCapacityReported).toBe(true);
+  });
+
+  it('charges no cancelled transaction in optimistic mode: cold duplicates are read, not refused', () => {
+    const at = (name: (typeof SYSTEM_NAMES)[number], share: number) =>
+      system(name).costByDuplicateShare?.find((cost) => cost.duplicateShare === share);
+    for (const share of [0, 0.3, 0.9]) {
+      expect(at('onceflow-optimistic', share)?.estimatedRefusedWriteUnitsPerDelivery).toBe(0);
+    }
+    // Half a read unit per id a batch reads: every delivery of a stream without duplicates.
+    expect(at('onceflow-optimistic', 0)?.readUnitsPerDelivery).toBe(0.5);
+    // Lease mode refuses a cold duplicate's claim with one failed conditional write (copies of one id in one batch
+    // share one claim); Powertools likewise refuses its record put.
+    expect(at('onceflow-lease', 0)?.estimatedRefusedWriteUnitsPerDelivery).toBe(0);
+    expect(at('onceflow-lease', 0.9)?.estimatedRefusedWriteUnitsPerDelivery).toBeGreaterThan(0.5);
+    expect(at('powertools', 0.9)?.estimatedRefusedWriteUnitsPerDelivery).toBeGreaterThan(0.5);
+    expect(
+      results.costModel.byDuplicateShare?.filter((row) => row.column === 'onceflow-optimistic').length,
+    ).toBe(3);
+  });
+
+  it('measures batch latency with modelled round trips for both modes and Powertools', () => {
+    expect(
+      results.handlerLevel.roundTrips?.systems.map((sample) => [sample.system, sample.exactlyOnce]),
+    ).toEqual([
+      ['onceflow-lease', true],
+      ['onceflow-optimistic', true],
+      ['powertools', true],
+    ]);
+    // Every request waits at least 8 ms, and a batch makes at least one request.
+    for (const sample of results.handlerLevel.roundTrips?.systems ?? []) {
+      expect(sample.p50BatchMs).toBeGreaterThanOrEqual(8);
+    }
   });
 
   it('re-runs the side effect after a crash and applies the effects once with Onceflow', () => {
@@ -131,7 +164,7 @@ describe('npm run bench, smoke sized', () => {
         ]),
       ),
     );
-    expect(results.targets.map((target) => target.target)).toHaveLength(5);
+    expect(results.targets.map((target) => target.target)).toHaveLength(9);
   });
 
   it('writes the results, the chart and the README section only where it is told to', async () => {
