@@ -7,6 +7,7 @@ import { runHandlerLevelBenchmark } from './handler-level/run.js';
 import { type PipelineBenchmark, runPipelineBenchmark, skippedPipeline } from './pipeline/local-pipeline.js';
 import type { BenchmarkEnvironment, BenchmarkResults } from './report/results.js';
 import { judgeTargets } from './report/targets.js';
+import { measureRuntimeOverhead } from './runtime/overhead.js';
 
 export interface BenchmarkOptions extends Omit<HandlerLevelOptions, 'endpoint'> {
   /** An existing DynamoDB endpoint; without one, a DynamoDB Local is started in memory and stopped afterwards. */
@@ -15,6 +16,8 @@ export interface BenchmarkOptions extends Omit<HandlerLevelOptions, 'endpoint'> 
   readonly pipeline?: PipelineBenchmark;
   /** Seconds per offered load in part B. @default 20 */
   readonly pipelineDurationSeconds?: number;
+  /** Batches of 10 per system in part D's CPU measurement; 0 skips part D. @default 0 */
+  readonly runtimeBatches?: number;
   /** How the run was started, for the report. @default 'npm run bench' */
   readonly command?: string;
 }
@@ -39,12 +42,23 @@ export async function runBenchmark(options: BenchmarkOptions): Promise<Benchmark
       repetitions: options.repetitions,
       progress,
     });
+    const runtimeBatches = options.runtimeBatches ?? 0;
+    const runtime =
+      runtimeBatches > 0
+        ? await measureRuntimeOverhead({
+            batches: runtimeBatches,
+            repetitions: options.repetitions,
+            starts: 10,
+            progress,
+          })
+        : undefined;
     return {
       generatedAt: new Date().toISOString(),
       command: options.command ?? 'npm run bench',
       environment: await environment(options.endpoint, loadAverageAtStart),
       handlerLevel,
       pipeline,
+      ...(runtime === undefined ? {} : { runtime }),
       costModel: {
         pricesUsd: PRICES_USD,
         limits: LIMITS,
@@ -52,7 +66,7 @@ export async function runBenchmark(options: BenchmarkOptions): Promise<Benchmark
         estimates: costModel(handlerLevel.systems),
         byDuplicateShare: costByDuplicateShare(handlerLevel.systems),
       },
-      targets: judgeTargets(handlerLevel),
+      targets: judgeTargets(handlerLevel, runtime),
     };
   } finally {
     await database?.stop();
@@ -63,7 +77,7 @@ export async function runBenchmark(options: BenchmarkOptions): Promise<Benchmark
 export async function readResults(path: string): Promise<BenchmarkResults> {
   const saved: unknown = JSON.parse(await readFile(path, 'utf8'));
   if (!isBenchmarkResults(saved)) throw new Error(`${path} is not a results file written by npm run bench`);
-  return { ...saved, targets: judgeTargets(saved.handlerLevel) };
+  return { ...saved, targets: judgeTargets(saved.handlerLevel, saved.runtime) };
 }
 
 /** The machine the run took, read at its end (the load average at its start is passed in). */

@@ -13,6 +13,7 @@ const BENCH_DEFAULTS = {
   accountingMessages: 200,
   injectedLatencyMs: 0,
   roundTripMessages: 500,
+  runtimeBatches: 300,
   pipelineSeconds: 20,
 } as const;
 
@@ -23,6 +24,7 @@ const USAGE = `npm run bench -- [options]
   --accounting-messages <n>  messages in the per-kind request accounting (default ${BENCH_DEFAULTS.accountingMessages})
   --injected-latency-ms <n>  delay added before every request, standing in for AWS round trips (default ${BENCH_DEFAULTS.injectedLatencyMs})
   --round-trip-messages <n> unique messages per system in the batch latency run with modelled AWS round trips; 0 skips it (default ${BENCH_DEFAULTS.roundTripMessages})
+  --runtime-batches <n>      batches of 10 per system in the runtime CPU measurement (part D); 0 skips it (default ${BENCH_DEFAULTS.runtimeBatches})
   --pipeline-seconds N       seconds of sending per offered load in part B (default ${BENCH_DEFAULTS.pipelineSeconds})
   --skip-pipeline            leave part B unmeasured
   --endpoint <url>           use this DynamoDB instead of starting DynamoDB Local
@@ -40,6 +42,7 @@ function parseCommandLine() {
       'accounting-messages': { type: 'string', default: String(BENCH_DEFAULTS.accountingMessages) },
       'pipeline-seconds': { type: 'string', default: String(BENCH_DEFAULTS.pipelineSeconds) },
       'round-trip-messages': { type: 'string', default: String(BENCH_DEFAULTS.roundTripMessages) },
+      'runtime-batches': { type: 'string', default: String(BENCH_DEFAULTS.runtimeBatches) },
       'skip-pipeline': { type: 'boolean', default: false },
       endpoint: { type: 'string' },
       'injected-latency-ms': { type: 'string', default: String(BENCH_DEFAULTS.injectedLatencyMs) },
@@ -64,6 +67,7 @@ function benchmarkOptions(values: CommandLine, startedMs: number): BenchmarkOpti
     endpoint: values.endpoint,
     injectedLatencyMs: nonNegative('injected-latency-ms', values['injected-latency-ms']),
     roundTripMessages: nonNegative('round-trip-messages', values['round-trip-messages']),
+    runtimeBatches: nonNegative('runtime-batches', values['runtime-batches']),
     pipeline: values['skip-pipeline'] ? skippedPipeline : localPipelineBenchmark,
     pipelineDurationSeconds: positive('pipeline-seconds', values['pipeline-seconds']),
     command: `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`,

@@ -35,6 +35,7 @@ export function renderReadmeSection(results: BenchmarkResults, links: ReadmeLink
     crashTable(results.handlerLevel),
     targetsTable(results),
     pipelineTable(results.pipeline),
+    runtimeTable(results),
     costTables(results),
   ]
     .map((section) => section.join('\n'))
@@ -216,6 +217,34 @@ function pipelineTable(pipeline: PipelineResult): string[] {
         'about 1.3 of the 2 cores here, and each payment costs about 8 item writes across both stages (claim, the ' +
         "ledger's transaction with its outbox item, the relay's delivered mark, the notification's optimistic " +
         'commit). It measures the local stack, not what Onceflow does on AWS.',
+  ];
+}
+
+/** Part D: the runtime's own cost, DynamoDB out of the picture. */
+function runtimeTable(results: BenchmarkResults): string[] {
+  const runtime = results.runtime;
+  if (runtime === undefined) return [];
+  const cpu = runtime.cpuMsPerMessage;
+  const { bundleBytes, initMs, starts } = runtime.coldStart;
+  const vs = (value: number, baseline: number) => `${fmt(value / baseline, 2)}x`;
+  return [
+    '### Runtime overhead and cold start',
+    '',
+    `CPU of the bench process per message over ${runtime.batches} batches of 10 new messages per system, every ` +
+      'DynamoDB request answered at once inside the process after the SDK has built and signed it (the SDK stays ' +
+      'in, the network and the server are out). Cold start: a minimal consumer of each, bundled with the settings ' +
+      `ExactlyOnceConsumer uses (ESM, node22, AWS SDK included), imported in a fresh Node process ${starts} times ` +
+      '(median): the Lambda init phase of that bundle.',
+    '',
+    '| | Onceflow, lease mode | Onceflow, optimistic mode | Powertools idempotency |',
+    '| --- | ---: | ---: | ---: |',
+    `| CPU ms per message | ${fmt(cpu['onceflow-lease'], 3)} (${vs(cpu['onceflow-lease'], cpu.powertools)}) | ` +
+      `${fmt(cpu['onceflow-optimistic'], 3)} (${vs(cpu['onceflow-optimistic'], cpu.powertools)}) | ` +
+      `${fmt(cpu.powertools, 3)} |`,
+    `| bundle KB | ${fmtInt(bundleBytes.onceflow / 1024)} (${vs(bundleBytes.onceflow, bundleBytes.powertools)}) | ` +
+      `same bundle | ${fmtInt(bundleBytes.powertools / 1024)} |`,
+    `| init ms | ${fmtInt(initMs.onceflow)} (${vs(initMs.onceflow, initMs.powertools)}) | same bundle | ` +
+      `${fmtInt(initMs.powertools)} |`,
   ];
 }
 

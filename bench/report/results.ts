@@ -1,6 +1,7 @@
 import type { ASSUMPTIONS, CostAtShare, CostEstimate, LIMITS, PRICES_USD } from '../cost/cost-model.js';
 import type { HandlerLevelResult } from '../handler-level/results.js';
 import type { PipelineResult } from '../pipeline/local-pipeline.js';
+import type { RuntimeOverheadResult } from '../runtime/overhead.js';
 import type { TargetVerdict } from './targets.js';
 
 export interface BenchmarkEnvironment {
@@ -22,6 +23,8 @@ export interface BenchmarkResults {
   readonly environment: BenchmarkEnvironment;
   readonly handlerLevel: HandlerLevelResult;
   readonly pipeline: PipelineResult;
+  /** Part D: the runtime's own CPU and cold start; absent in results saved before it was measured, or skipped. */
+  readonly runtime?: RuntimeOverheadResult;
   readonly costModel: {
     readonly pricesUsd: typeof PRICES_USD;
     readonly limits: typeof LIMITS;

@@ -1,6 +1,7 @@
 import { costByDuplicateShare } from '../cost/cost-model.js';
 import type { HandlerLevelResult, SystemSummary } from '../handler-level/results.js';
 import type { SystemName } from '../handler-level/systems.js';
+import type { RuntimeOverheadResult } from '../runtime/overhead.js';
 import { fmt } from './format.js';
 
 export interface TargetVerdict {
@@ -12,7 +13,10 @@ export interface TargetVerdict {
 }
 
 /** The verdict on each target of the benchmark issue, with what limits a missed one. */
-export function judgeTargets(handlerLevel: HandlerLevelResult): TargetVerdict[] {
+export function judgeTargets(
+  handlerLevel: HandlerLevelResult,
+  runtime: RuntimeOverheadResult | undefined = undefined,
+): TargetVerdict[] {
   const by = (name: SystemName) => handlerLevel.systems.find((system) => system.system === name);
   const lease = by('onceflow-lease');
   const optimistic = by('onceflow-optimistic');
@@ -69,6 +73,40 @@ export function judgeTargets(handlerLevel: HandlerLevelResult): TargetVerdict[] 
     ),
     ...costTargets(handlerLevel, verdict),
     ...roundTripTargets(handlerLevel, verdict),
+    ...runtimeTargets(runtime, verdict),
+  ];
+}
+
+/** The runtime's own CPU per message and its cold start, against Powertools' (part D). */
+function runtimeTargets(runtime: RuntimeOverheadResult | undefined, verdict: Verdict): TargetVerdict[] {
+  if (runtime === undefined) return [];
+  const cpu = runtime.cpuMsPerMessage;
+  const { bundleBytes, initMs } = runtime.coldStart;
+  return [
+    verdict(
+      'runtime CPU per message, both modes <= 1x Powertools',
+      Math.max(cpu['onceflow-lease'], cpu['onceflow-optimistic']) / cpu.powertools,
+      1,
+      false,
+      'Lease mode sends a claim per message and a grouped commit; the SDK work of building and signing requests is ' +
+        "most of a runtime's CPU.",
+    ),
+    verdict(
+      'bundle size <= 1x Powertools',
+      bundleBytes.onceflow / bundleBytes.powertools,
+      1,
+      false,
+      "Onceflow's bundle carries the SQS client (it parks bad messages in the DLQ itself and extends visibility), " +
+        "Powertools Metrics and lru-cache; Powertools' carries its JMESPath engine and idempotency package. Both " +
+        'are mostly the AWS SDK (about 0.7 MB of either).',
+    ),
+    verdict(
+      'init time (import of the bundle) <= 1x Powertools',
+      initMs.onceflow / initMs.powertools,
+      1,
+      false,
+      'Init time follows bundle size; the difference is within the spread of process starts on a shared machine.',
+    ),
   ];
 }
 

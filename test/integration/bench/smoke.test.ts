@@ -30,10 +30,11 @@ describe('npm run bench, smoke sized', () => {
       warmUpMessages: 0,
       crashRemainingTimeMs: 2000,
       roundTripMessages: 20,
+      runtimeBatches: 5,
       command: 'smoke test',
     });
     outputDir = await mkdtemp(join(tmpdir(), 'onceflow-bench-'));
-  }, 120_000);
+  }, 240_000);
 
   afterAll(async () => {
     await rm(outputDir, { recursive: true, force: true });
@@ -116,6 +117,16 @@ describe('npm run bench, smoke sized', () => {
     }
   });
 
+  it('measures the runtime with DynamoDB answering at once, and the cold start of both bundles', () => {
+    const runtime = results.runtime;
+    expect(runtime?.batches).toBe(5);
+    for (const cpuMs of Object.values(runtime?.cpuMsPerMessage ?? {})) expect(cpuMs).toBeGreaterThan(0);
+    // Both bundles carry the AWS SDK: each is far above 100 KB.
+    expect(runtime?.coldStart.bundleBytes.onceflow).toBeGreaterThan(100_000);
+    expect(runtime?.coldStart.bundleBytes.powertools).toBeGreaterThan(100_000);
+    expect(runtime?.coldStart.initMs.onceflow).toBeGreaterThan(0);
+  });
+
   it('re-runs the side effect after a crash and applies the effects once with Onceflow', () => {
     for (const name of ['onceflow-lease', 'onceflow-optimistic'] as const) {
       expect(crash(name, 'after-side-effect')).toMatchObject({ sideEffectRuns: 20, effectApplications: 10 });
@@ -164,7 +175,7 @@ describe('npm run bench, smoke sized', () => {
         ]),
       ),
     );
-    expect(results.targets.map((target) => target.target)).toHaveLength(9);
+    expect(results.targets.map((target) => target.target)).toHaveLength(12);
   });
 
   it('writes the results, the chart and the README section only where it is told to', async () => {
