@@ -26,6 +26,13 @@ export interface StreamPollerOptions {
 
 const STALE_ITERATOR_ERRORS = new Set(['TrimmedDataAccessException', 'ExpiredIteratorException']);
 
+/**
+ * Shards change rarely (a new one every few hours, or on a split): list them at most this often, not on every pass.
+ * Listing on every pass was 10 DescribeStream requests a second when idle, each costing DynamoDB Local CPU that the
+ * pipeline needs.
+ */
+const SHARD_LISTING_INTERVAL_MS = 1_000;
+
 interface ShardPosition {
   iterator: string | undefined;
   /** Re-read from here after a failure. */
@@ -48,6 +55,7 @@ interface ShardPosition {
 export class StreamPoller {
   private readonly shards = new Map<string, ShardPosition>();
   private streamArn: string | undefined;
+  private shardsListedAtMs = Number.NEGATIVE_INFINITY;
   private running: Promise<void> | undefined;
   private stopping = false;
 
@@ -99,7 +107,9 @@ export class StreamPoller {
       this.streamArn = Table?.LatestStreamArn;
       if (this.streamArn === undefined) throw new Error(`Table ${this.options.tableName} has no stream`);
     }
+    if (Date.now() - this.shardsListedAtMs < SHARD_LISTING_INTERVAL_MS) return;
     const listed = await this.listShards(this.streamArn);
+    this.shardsListedAtMs = Date.now();
     let changed = false;
     for (const shardId of listed) {
       if (this.shards.has(shardId)) continue;
