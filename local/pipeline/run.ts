@@ -45,6 +45,12 @@ export const SOAK_DEFAULTS = {
   zombies: 10,
   /** The producer keeps at most this many messages in the source queue, so the run is a steady flow. */
   maxQueuedMessages: 5_000,
+  /**
+   * A soak runs for hours beside other work. A batch waits on up to three attempts of a DynamoDB request (3 s
+   * request timeout each) when DynamoDB Local stalls under that load; with 5 s, one soak had every server time out
+   * at once, again and again, in its last minutes. 10 s gives those attempts room (lease 11 s, visibility 60 s).
+   */
+  functionTimeoutSeconds: 10,
 } as const;
 
 /**
@@ -75,7 +81,10 @@ export async function runPipeline(options: PipelineOptions = {}): Promise<Pipeli
   options.signal?.addEventListener('abort', onAbort, { once: true });
 
   try {
-    stack = await startLocalStack(`onceflow-${settings.seed}`);
+    stack = await startLocalStack({
+      prefix: `onceflow-${settings.seed}`,
+      functionTimeoutSeconds: settings.soak ? SOAK_DEFAULTS.functionTimeoutSeconds : undefined,
+    });
     fleet = new ServerFleet(stack, settings, log);
     await fleet.start(settings.servers);
     const plan = planMessages(settings, random);

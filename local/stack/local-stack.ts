@@ -17,18 +17,29 @@ import {
 import { APP_ENVIRONMENT, type LedgerTables } from '../../lambda/app/contract.js';
 import { createLedgerTables, createNotificationsTable } from './tables.js';
 
+/** The servers' "function timeout" in `npm start`; a soak sets its own. */
+export const DEFAULT_LOCAL_FUNCTION_TIMEOUT_SECONDS = 5;
+
 /**
  * The local stack's consumer settings, derived by the construct's own code from the same defaults, so names,
  * keys, TTL, visibility timeout and redrive agree with what `cdk deploy` creates. Only the times are shorter:
- * one machine has one clock (1 s skew margin), and a 10 s "function timeout" lets takeovers happen in seconds while
- * leaving a batch on a busy 2-core machine room to finish: a batch waits on up to three attempts of a DynamoDB
- * request with its 3 s request timeout when DynamoDB Local stalls, and with 5 s a soak sharing the machine with a
- * test run had every server time out at once, again and again.
+ * one machine has one clock (1 s skew margin), and a 5 s "function timeout" lets takeovers happen in seconds while
+ * leaving a batch on a busy 2-core machine room to finish (its first batch after a restart, still compiling, takes
+ * seconds; a 2 s timeout ended most of them). The visibility timeout follows: 6 x the function timeout.
  */
-export const LOCAL_CONSUMER_SETTINGS = resolveConsumerSettings({
-  functionTimeout: Duration.seconds(10),
-  clockSkewMargin: Duration.seconds(1),
-});
+export function localConsumerSettings(functionTimeoutSeconds = DEFAULT_LOCAL_FUNCTION_TIMEOUT_SECONDS) {
+  return resolveConsumerSettings({
+    functionTimeout: Duration.seconds(functionTimeoutSeconds),
+    clockSkewMargin: Duration.seconds(1),
+  });
+}
+
+export interface LocalStackOptions {
+  /** Table and queue name prefix. @default 'onceflow' */
+  readonly prefix?: string;
+  /** The servers' "function timeout"; the lease and the visibility timeout follow from it. @default 5 */
+  readonly functionTimeoutSeconds?: number;
+}
 
 export interface LocalStackResources {
   readonly dynamoDbEndpoint: string;
@@ -62,12 +73,14 @@ export interface LocalStack extends LocalStackResources {
  * the notifications queue with its DLQ, and the notifications table.
  *
  * @example
- * const stack = await startLocalStack('onceflow');
+ * const stack = await startLocalStack({ prefix: 'onceflow' });
  * console.log(stack.queues.queueUrl);
  * await stack.stop();
  */
-export async function startLocalStack(prefix = 'onceflow'): Promise<LocalStack> {
-  const violations = findTimingViolations(LOCAL_CONSUMER_SETTINGS);
+export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
+  const prefix = options.prefix ?? 'onceflow';
+  const settings = localConsumerSettings(options.functionTimeoutSeconds);
+  const violations = findTimingViolations(settings);
   if (violations.length > 0)
     throw new Error(`Local consumer settings are invalid:\n${violations.join('\n')}`);
 
@@ -81,9 +94,8 @@ export async function startLocalStack(prefix = 'onceflow'): Promise<LocalStack> 
       { marshallOptions: { removeUndefinedValues: true } },
     );
     const sqs = localSqsClient(sqsLocal.endpoint);
-    const settings = LOCAL_CONSUMER_SETTINGS;
     const tables = await createTables(dynamoDb, prefix);
-    const queues = await createQueues(sqs, prefix);
+    const queues = await createQueues(sqs, prefix, settings);
     return {
       dynamoDbEndpoint: dynamoDbLocal.endpoint,
       sqsEndpoint: sqsLocal.endpoint,
@@ -122,8 +134,11 @@ async function createTables(dynamoDb: DynamoDBDocumentClient, prefix: string) {
   return { claimsTableName, ledgerTables, outboxTableName, notificationsTableName };
 }
 
-async function createQueues(sqs: LocalStack['sqs'], prefix: string) {
-  const settings = LOCAL_CONSUMER_SETTINGS;
+async function createQueues(
+  sqs: LocalStack['sqs'],
+  prefix: string,
+  settings: ReturnType<typeof localConsumerSettings>,
+) {
   const queueSettings = {
     fifo: settings.fifo,
     visibilityTimeoutSeconds: settings.visibilityTimeout.toSeconds(),
