@@ -84,6 +84,7 @@ export async function runPipeline(options: PipelineOptions = {}): Promise<Pipeli
     stack = await startLocalStack({
       prefix: `onceflow-${settings.seed}`,
       functionTimeoutSeconds: settings.soak ? SOAK_DEFAULTS.functionTimeoutSeconds : undefined,
+      longRunning: settings.soak,
     });
     fleet = new ServerFleet(stack, settings, log);
     await fleet.start(settings.servers);

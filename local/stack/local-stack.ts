@@ -39,6 +39,8 @@ export interface LocalStackOptions {
   readonly prefix?: string;
   /** The servers' "function timeout"; the lease and the visibility timeout follow from it. @default 5 */
   readonly functionTimeoutSeconds?: number;
+  /** Tune DynamoDB Local for a run of an hour or more (a soak). @default false */
+  readonly longRunning?: boolean;
 }
 
 export interface LocalStackResources {
@@ -84,7 +86,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   if (violations.length > 0)
     throw new Error(`Local consumer settings are invalid:\n${violations.join('\n')}`);
 
-  const [dynamoDbLocal, sqsLocal] = await Promise.all([startDynamoDbLocal(), startSqsLocal()]);
+  const [dynamoDbLocal, sqsLocal] = await Promise.all([startDynamoDbLocal({ longRunning: options.longRunning }), startSqsLocal()]);
   const stop = async () => {
     await Promise.all([dynamoDbLocal.stop(), sqsLocal.stop()]);
   };
