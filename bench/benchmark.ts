@@ -63,8 +63,8 @@ export async function runBenchmark(options: BenchmarkOptions): Promise<Benchmark
         pricesUsd: PRICES_USD,
         limits: LIMITS,
         assumptions: ASSUMPTIONS,
-        estimates: costModel(handlerLevel.systems),
-        byDuplicateShare: costByDuplicateShare(handlerLevel.systems),
+        estimates: costModel(handlerLevel.systems, handlerLevel.roundTrips),
+        byDuplicateShare: costByDuplicateShare(handlerLevel.systems, handlerLevel.roundTrips),
       },
       targets: judgeTargets(handlerLevel, runtime),
     };
@@ -73,11 +73,25 @@ export async function runBenchmark(options: BenchmarkOptions): Promise<Benchmark
   }
 }
 
-/** A saved results file, re-judged with the current rules (the notes and targets are code, the figures are data). */
+/**
+ * A saved results file, modelled and judged again with the current rules (the cost model, the notes and the targets
+ * are code; the measured figures are data).
+ */
 export async function readResults(path: string): Promise<BenchmarkResults> {
   const saved: unknown = JSON.parse(await readFile(path, 'utf8'));
   if (!isBenchmarkResults(saved)) throw new Error(`${path} is not a results file written by npm run bench`);
-  return { ...saved, targets: judgeTargets(saved.handlerLevel, saved.runtime) };
+  const { systems, roundTrips } = saved.handlerLevel;
+  return {
+    ...saved,
+    costModel: {
+      pricesUsd: PRICES_USD,
+      limits: LIMITS,
+      assumptions: ASSUMPTIONS,
+      estimates: costModel(systems, roundTrips),
+      byDuplicateShare: costByDuplicateShare(systems, roundTrips),
+    },
+    targets: judgeTargets(saved.handlerLevel, saved.runtime),
+  };
 }
 
 /** The machine the run took, read at its end (the load average at its start is passed in). */

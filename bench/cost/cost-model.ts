@@ -1,5 +1,6 @@
 import { RUNTIME_DEFAULTS } from 'onceflow';
 import type { SystemSummary } from '../handler-level/results.js';
+import type { RoundTripResult } from '../handler-level/round-trips.js';
 import type { SystemName } from '../handler-level/systems.js';
 
 /**
@@ -100,8 +101,15 @@ export interface CostEstimate {
  * Inputs per column from the handler-level results. Duplicates are taken as cold (another container saw the
  * original), as they nearly all are across hundreds of containers at these rates: the warm cache is not counted on.
  */
-export function costInputs(systems: readonly SystemSummary[]): Map<CostColumn, CostInputs> {
+export function costInputs(
+  systems: readonly SystemSummary[],
+  roundTrips: RoundTripResult | undefined = undefined,
+): Map<CostColumn, CostInputs> {
   const inputs = new Map<CostColumn, CostInputs>();
+  // Lambda bills the batch's duration, which on AWS follows its round trips to DynamoDB: the round-trip run's p50
+  // where it measured the system, else the p50 on a local DynamoDB that shares the bench's CPU (pessimistic).
+  const batchDurationMs = (system: SystemSummary) =>
+    roundTrips?.systems.find((sample) => sample.system === system.system)?.p50BatchMs ?? system.p50BatchMs;
   const from = (
     system: SystemSummary,
     extra: Pick<CostInputs, 'dedupRecordBytes' | 'dedupRetentionDays' | 'sqsPerMillionRequests'>,
@@ -109,7 +117,7 @@ export function costInputs(systems: readonly SystemSummary[]): Map<CostColumn, C
     requestsPerDelivery: system.requestsPerDeliveryColdMixed,
     writeUnitsPerDelivery: system.writeUnitsPerDeliveryColdMixed,
     readUnitsPerDelivery: system.readUnitsPerDeliveryColdMixed,
-    batchDurationMs: system.p50BatchMs,
+    batchDurationMs: batchDurationMs(system),
     source: system.system,
     ...extra,
   });
@@ -211,8 +219,11 @@ export interface CostAtShare {
  * rest of a column's inputs (Lambda duration per batch, storage, SQS) are those of its 30% throughput run. Cost per
  * million deliveries does not depend on the rate, so one rate serves.
  */
-export function costByDuplicateShare(systems: readonly SystemSummary[]): CostAtShare[] {
-  const inputs = costInputs(systems);
+export function costByDuplicateShare(
+  systems: readonly SystemSummary[],
+  roundTrips: RoundTripResult | undefined = undefined,
+): CostAtShare[] {
+  const inputs = costInputs(systems, roundTrips);
   const rows: CostAtShare[] = [];
   for (const [column, columnInputs] of inputs) {
     const system = systems.find((candidate) => candidate.system === columnInputs.source);
@@ -241,8 +252,11 @@ export function costByDuplicateShare(systems: readonly SystemSummary[]): CostAtS
 }
 
 /** Every column at every modelled rate. */
-export function costModel(systems: readonly SystemSummary[]): CostEstimate[] {
-  const inputs = costInputs(systems);
+export function costModel(
+  systems: readonly SystemSummary[],
+  roundTrips: RoundTripResult | undefined = undefined,
+): CostEstimate[] {
+  const inputs = costInputs(systems, roundTrips);
   return MODELLED_RATES_PER_SECOND.flatMap((rate) =>
     [...inputs.entries()].map(([column, columnInputs]) => estimateCost(column, columnInputs, rate)),
   );

@@ -318,8 +318,9 @@ function costTable(estimates: readonly CostEstimate[], rate: number): string[] {
 function costAssumptions(estimates: readonly CostEstimate[]): string {
   return (
     `Assumptions: batches of ${ASSUMPTIONS.batchSize}; ${ASSUMPTIONS.lambdaMemoryMb} MB arm64 functions whose ` +
-    'duration is the measured p50 batch latency on DynamoDB Local (pessimistic: a CPU-bound local server, not ' +
-    `AWS latency); ${ASSUMPTIONS.sqsRequestsPerMessage} SQS requests per message (SendMessageBatch, ` +
+    'duration is the p50 batch latency of the run with modelled AWS round trips (for the raw-writes column, ' +
+    'which that run leaves out, the p50 on DynamoDB Local, a CPU-bound local server: pessimistic); ' +
+    `${ASSUMPTIONS.sqsRequestsPerMessage} SQS requests per message (SendMessageBatch, ` +
     'ReceiveMessage and DeleteMessageBatch of 10); partitions from ' +
     `${LIMITS.partitionWriteUnitsPerSecond} WRU/s and ${LIMITS.partitionReadUnitsPerSecond} RRU/s each with evenly ` +
     `spread keys; storage of the dedup records only (Onceflow keeps a claim ${ASSUMPTIONS.claimRetentionDays} ` +

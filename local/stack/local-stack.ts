@@ -86,7 +86,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   if (violations.length > 0)
     throw new Error(`Local consumer settings are invalid:\n${violations.join('\n')}`);
 
-  const [dynamoDbLocal, sqsLocal] = await Promise.all([startDynamoDbLocal({ longRunning: options.longRunning }), startSqsLocal()]);
+  const [dynamoDbLocal, sqsLocal] = await Promise.all([
+    startDynamoDbLocal({ longRunning: options.longRunning }),
+    startSqsLocal(),
+  ]);
   const stop = async () => {
     await Promise.all([dynamoDbLocal.stop(), sqsLocal.stop()]);
   };
