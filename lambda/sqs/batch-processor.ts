@@ -9,13 +9,22 @@ import {
   LeaseExpiredError,
   MalformedMessageError,
 } from '../core/errors.js';
+import { payloadFingerprint, payloadMismatch } from '../core/payload-fingerprint.js';
 import { StagedTransaction } from '../core/staged-writes.js';
+import { encodeStoredResult } from '../core/stored-result.js';
 import { Outbox } from '../outbox/outbox.js';
 import type { BatchProcessorDependencies } from './batch-dependencies.js';
 import { publishMetrics } from './batch-metrics.js';
 import type { BatchReport, ExactlyOnceContext, RecordLogger, RecordOutcome } from './handler-contract.js';
 import { RecordLease } from './record-lease.js';
-import { copyOutcome, describe, outcomeFor, type PendingCommit, Settlement } from './settlement.js';
+import {
+  copyOutcome,
+  describe,
+  doneCacheKey,
+  outcomeFor,
+  type PendingCommit,
+  Settlement,
+} from './settlement.js';
 import { type OnceflowMessage, readMessage } from './wire-format.js';
 
 export type { BatchProcessorDependencies, ClaimStorePort } from './batch-dependencies.js';
@@ -96,7 +105,14 @@ export class BatchProcessor {
     invocation: Invocation,
     outcomes: Map<SQSRecord, RecordOutcome>,
   ): Promise<void> {
-    const firsts = new Map<string, { record: SQSRecord; message: OnceflowMessage; copies: SQSRecord[] }>();
+    const firsts = new Map<
+      string,
+      {
+        record: SQSRecord;
+        message: OnceflowMessage;
+        copies: { record: SQSRecord; message: OnceflowMessage }[];
+      }
+    >();
     const malformed: { record: SQSRecord; error: MalformedMessageError }[] = [];
     for (const record of records) {
       const read = this.read(record);
@@ -106,7 +122,7 @@ export class BatchProcessor {
       }
       const first = firsts.get(read.messageId);
       if (first === undefined) firsts.set(read.messageId, { record, message: read, copies: [] });
-      else first.copies.push(record);
+      else first.copies.push({ record, message: read });
     }
 
     const parkedMalformed = malformed.map(({ record, error }) =>
@@ -131,10 +147,15 @@ export class BatchProcessor {
     );
     await Promise.all(parkedMalformed);
 
-    for (const { record, copies } of firsts.values()) {
-      const original = outcomes.get(record);
-      for (const copy of copies) outcomes.set(copy, copyOutcome(copy, original));
-    }
+    await Promise.all(
+      [...firsts.values()].flatMap(({ record, message, copies }) =>
+        copies.map((copy) =>
+          limit(async () =>
+            outcomes.set(copy.record, await this.copyOf(copy, message, outcomes.get(record))),
+          ),
+        ),
+      ),
+    );
   }
 
   /** FIFO group: one record at a time, in order; after the first failure the rest of the group goes back. */
@@ -166,9 +187,21 @@ export class BatchProcessor {
     }
   }
 
+  /** A later copy of a messageId in the batch: follows the first, unless its payload differs (a mismatch). */
+  private async copyOf(
+    copy: { record: SQSRecord; message: OnceflowMessage },
+    first: OnceflowMessage,
+    original: RecordOutcome | undefined,
+  ): Promise<RecordOutcome> {
+    const follows = copyOutcome(copy.record, original);
+    const stored = { messageId: first.messageId, payloadFingerprint: payloadFingerprint(first.payload) };
+    const mismatch = payloadMismatch(stored, payloadFingerprint(copy.message.payload));
+    return mismatch === undefined ? follows : this.settlement.mismatched(copy.record, mismatch, follows);
+  }
+
   private read(record: SQSRecord): OnceflowMessage | MalformedMessageError {
     try {
-      return readMessage(record);
+      return readMessage(record, this.deps.source);
     } catch (error) {
       if (error instanceof MalformedMessageError) return error;
       throw error;
@@ -182,11 +215,15 @@ export class BatchProcessor {
     invocation: Invocation,
   ): Promise<Prepared> {
     const { messageId } = message;
-    if (this.deps.doneCache.has(messageId)) {
+    const fingerprint = payloadFingerprint(message.payload);
+    // A stored result is on the DONE record, not in the cache: with storeResult, duplicates read the record.
+    if (this.deps.storeResult !== true && this.deps.doneCache.has(doneCacheKey(messageId, fingerprint))) {
       return { outcome: outcomeFor(record, messageId, 'Duplicate', { cached: true }) };
     }
     const claimed =
-      this.deps.mode === 'lease' ? await this.claimLease(record, messageId) : { claim: undefined };
+      this.deps.mode === 'lease'
+        ? await this.claimLease(record, messageId, fingerprint)
+        : { claim: undefined };
     if ('outcome' in claimed) return claimed;
     const { claim } = claimed;
     if (claim !== undefined) invocation.claims.set(record, claim);
@@ -195,8 +232,12 @@ export class BatchProcessor {
     const lease = new RecordLease(this.deps, record, claim, logger, invocation);
     const context = this.newContext(tx, message, claim, invocation.lambdaContext, lease, logger);
     let run: Awaited<ReturnType<RecordLease['run']>>;
+    let storedResult: string | undefined;
     try {
-      run = await lease.run(() => this.deps.handler(message, context));
+      run = await lease.run(async () => {
+        const result = await this.deps.handler(message, context);
+        if (this.deps.storeResult === true) storedResult = encodeStoredResult(messageId, result);
+      });
     } catch (error) {
       return { outcome: await this.settlement.recordFailed(record, message, error, claim) };
     }
@@ -209,7 +250,13 @@ export class BatchProcessor {
       };
     }
     return {
-      pending: { record, message, claim, lease, entry: { messageId, claim, stagedWrites: tx.staged } },
+      pending: {
+        record,
+        message,
+        claim,
+        lease,
+        entry: { messageId, claim, stagedWrites: tx.staged, payloadFingerprint: fingerprint, storedResult },
+      },
     };
   }
 
@@ -217,29 +264,20 @@ export class BatchProcessor {
   private async claimLease(
     record: SQSRecord,
     messageId: string,
+    fingerprint: string,
   ): Promise<{ readonly claim: Claim } | { readonly outcome: RecordOutcome }> {
     const startedMs = this.deps.clock();
     let result: ClaimResult;
     try {
-      result = await this.deps.store.claim(messageId);
+      result = await this.deps.store.claim(messageId, { payloadFingerprint: fingerprint });
     } catch (error) {
       // A wrong setting fails the whole invocation, loudly, instead of retrying every record quietly.
       if (error instanceof ConfigurationError) throw error;
       return { outcome: outcomeFor(record, messageId, 'Retried', { reason: describe(error) }) };
     }
     this.deps.metrics.addMetric(METRIC.claimLatency, MetricUnit.Milliseconds, this.deps.clock() - startedMs);
-    if (result.kind === 'Duplicate') {
-      this.deps.doneCache.set(messageId, true);
-      return { outcome: outcomeFor(record, messageId, 'Duplicate') };
-    }
-    if (result.kind === 'InFlight') {
-      return {
-        outcome: outcomeFor(record, messageId, 'InFlight', {
-          reason: `leased by ${result.record.owner ?? 'another consumer'} for ${result.leaseRemainingMs} ms more`,
-          leaseRemainingMs: result.leaseRemainingMs,
-        }),
-      };
-    }
+    if (result.kind !== 'Claimed')
+      return { outcome: await this.settlement.refused(record, fingerprint, result) };
     return { claim: result.claim };
   }
 
