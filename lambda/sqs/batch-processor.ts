@@ -1,4 +1,3 @@
-import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
 import pLimit, { type LimitFunction } from 'p-limit';
 import { ACKNOWLEDGED_KINDS, METRIC } from '../contract/index.js';
@@ -14,7 +13,7 @@ import { StagedTransaction } from '../core/staged-writes.js';
 import { encodeStoredResult } from '../core/stored-result.js';
 import { Outbox } from '../outbox/outbox.js';
 import type { BatchProcessorDependencies } from './batch-dependencies.js';
-import { publishMetrics } from './batch-metrics.js';
+import { type BatchLatency, publishMetrics } from './batch-metrics.js';
 import type { BatchReport, ExactlyOnceContext, RecordLogger, RecordOutcome } from './handler-contract.js';
 import { RecordLease } from './record-lease.js';
 import {
@@ -38,6 +37,11 @@ interface Invocation {
   readonly deadlineMs: number | undefined;
   /** The claims taken in this invocation, by record: a record parked on its last receive gives its claim up. */
   readonly claims: Map<SQSRecord, Claim>;
+  /**
+   * This batch's latencies, published with its counts at its end: one process may run many batches at once
+   * (Lambda Managed Instances), and a shared metrics sink must not publish one batch's figures with another's.
+   */
+  readonly latencies: BatchLatency[];
 }
 
 /**
@@ -62,6 +66,7 @@ export class BatchProcessor {
       startedMs,
       deadlineMs: remainingMs === undefined ? undefined : startedMs + remainingMs,
       claims: new Map(),
+      latencies: [],
     };
     const outcomes = new Map<SQSRecord, RecordOutcome>();
     const standard: SQSRecord[] = [];
@@ -89,7 +94,7 @@ export class BatchProcessor {
         ),
       ),
     );
-    publishMetrics(this.deps.metrics, ordered);
+    publishMetrics(this.deps.metrics, ordered, invocation.latencies);
     return {
       batchItemFailures: ordered
         .filter((outcome) => !ACKNOWLEDGED_KINDS.has(outcome.kind))
@@ -139,7 +144,7 @@ export class BatchProcessor {
       else outcomes.set(record, p.outcome);
     }
 
-    const commitOutcomes = pending.length > 0 ? await this.commit(pending) : [];
+    const commitOutcomes = pending.length > 0 ? await this.commit(pending, invocation) : [];
     await Promise.all(
       pending.map((p, index) =>
         limit(async () => outcomes.set(p.record, await this.settlement.settle(p, commitOutcomes[index]))),
@@ -180,7 +185,10 @@ export class BatchProcessor {
         outcome =
           'outcome' in prepared
             ? prepared.outcome
-            : await this.settlement.settle(prepared.pending, (await this.commit([prepared.pending]))[0]);
+            : await this.settlement.settle(
+                prepared.pending,
+                (await this.commit([prepared.pending], invocation))[0],
+              );
       }
       outcomes.set(record, outcome);
       if (!ACKNOWLEDGED_KINDS.has(outcome.kind)) blockedBy = outcome;
@@ -222,13 +230,13 @@ export class BatchProcessor {
     }
     const claimed =
       this.deps.mode === 'lease'
-        ? await this.claimLease(record, messageId, fingerprint)
+        ? await this.claimLease(record, messageId, fingerprint, invocation)
         : { claim: undefined };
     if ('outcome' in claimed) return claimed;
     const { claim } = claimed;
     if (claim !== undefined) invocation.claims.set(record, claim);
     const tx = new StagedTransaction();
-    const logger = this.recordLogger(messageId, claim?.fencingToken ?? 0);
+    const logger = this.recordLogger(messageId, claim?.fencingToken ?? 0, invocation.lambdaContext);
     const lease = new RecordLease(this.deps, record, claim, logger, invocation);
     const context = this.newContext(tx, message, claim, invocation.lambdaContext, lease, logger);
     let run: Awaited<ReturnType<RecordLease['run']>>;
@@ -265,6 +273,7 @@ export class BatchProcessor {
     record: SQSRecord,
     messageId: string,
     fingerprint: string,
+    invocation: Invocation,
   ): Promise<{ readonly claim: Claim } | { readonly outcome: RecordOutcome }> {
     const startedMs = this.deps.clock();
     let result: ClaimResult;
@@ -275,7 +284,7 @@ export class BatchProcessor {
       if (error instanceof ConfigurationError) throw error;
       return { outcome: outcomeFor(record, messageId, 'Retried', { reason: describe(error) }) };
     }
-    this.deps.metrics.addMetric(METRIC.claimLatency, MetricUnit.Milliseconds, this.deps.clock() - startedMs);
+    invocation.latencies.push({ name: METRIC.claimLatency, ms: this.deps.clock() - startedMs });
     if (result.kind !== 'Claimed')
       return { outcome: await this.settlement.refused(record, fingerprint, result) };
     return { claim: result.claim };
@@ -311,17 +320,13 @@ export class BatchProcessor {
   }
 
   /** Commits what is still leased; a member whose lease ended meanwhile is not attempted (design section 4). */
-  private async commit(pending: readonly PendingCommit[]): Promise<CommitOutcome[]> {
+  private async commit(pending: readonly PendingCommit[], invocation: Invocation): Promise<CommitOutcome[]> {
     const expired = pending.map((p) => p.lease?.endedAgoMs());
     const live = pending.filter((_, index) => expired[index] === undefined);
     const startedMs = this.deps.clock();
     const committed = live.length > 0 ? await this.deps.store.commitAll(live.map((p) => p.entry)) : [];
     if (live.length > 0) {
-      this.deps.metrics.addMetric(
-        METRIC.commitLatency,
-        MetricUnit.Milliseconds,
-        this.deps.clock() - startedMs,
-      );
+      invocation.latencies.push({ name: METRIC.commitLatency, ms: this.deps.clock() - startedMs });
     }
     let next = 0;
     return pending.map((p, index) => {
@@ -359,9 +364,15 @@ export class BatchProcessor {
     return outcome;
   }
 
-  private recordLogger(messageId: string, fencingToken: number): RecordLogger {
+  /** Keys given with each line, never appended to the shared logger: concurrent invocations each keep their own. */
+  private recordLogger(
+    messageId: string,
+    fencingToken: number,
+    lambdaContext: Context | undefined,
+  ): RecordLogger {
     const { logger } = this.deps;
-    const keys = { messageId, fencingToken };
+    const awsRequestId = lambdaContext?.awsRequestId;
+    const keys = { messageId, fencingToken, ...(awsRequestId === undefined ? {} : { awsRequestId }) };
     return {
       debug: (message, extra) => logger.debug(message, { ...keys, ...extra }),
       info: (message, extra) => logger.info(message, { ...keys, ...extra }),
