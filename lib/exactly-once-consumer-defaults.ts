@@ -44,6 +44,9 @@ export const SQS_ATTRIBUTE_DEFAULTS = {
   deliveryDelay: Duration.seconds(0),
 } as const;
 
+/** What Lambda fills in for an SQS event source mapping in provisioned mode when a bound is left out. */
+export const PROVISIONED_POLLER_DEFAULTS = { minimumPollers: 2, maximumPollers: 200 } as const;
+
 /** Defaults of the settings a user may leave out. Lease and visibility timeout are derived, see below. */
 export const CONSUMER_DEFAULTS = {
   mode: 'lease',

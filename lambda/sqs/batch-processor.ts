@@ -72,7 +72,8 @@ export class BatchProcessor {
     const standard: SQSRecord[] = [];
     const fifoGroups = new Map<string, SQSRecord[]>();
     for (const record of records) {
-      const group = record.attributes?.MessageGroupId;
+      // A standard queue's group is a fair-queue tenant key: it spreads load, it does not order.
+      const group = isFifoSource(record) ? record.attributes?.MessageGroupId : undefined;
       if (group === undefined) standard.push(record);
       else fifoGroups.set(group, [...(fifoGroups.get(group) ?? []), record]);
     }
@@ -380,4 +381,9 @@ export class BatchProcessor {
       error: (message, extra) => logger.error(message, { ...keys, ...extra }),
     };
   }
+}
+
+/** FIFO queue names end in `.fifo`; a MessageGroupId on any other queue is a fair-queue tenant key. */
+function isFifoSource(record: SQSRecord): boolean {
+  return record.eventSourceARN?.endsWith('.fifo') ?? false;
 }
