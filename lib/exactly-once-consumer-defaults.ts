@@ -76,6 +76,7 @@ export const ALARM_DEFAULTS = {
   tableMaxSystemErrorsPerPeriod: 0,
   maxParkedPerPeriod: 0,
   maxZombieRejectedPerPeriod: 0,
+  maxPayloadMismatchesPerPeriod: 0,
   maxTakeoverPercent: 5,
   relayMaxErrorsPerPeriod: 0,
   // Stream records wait behind a failing batch while Lambda retries it; minutes of age mean undelivered messages.
