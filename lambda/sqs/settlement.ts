@@ -237,6 +237,7 @@ export function copyOutcome(copy: SQSRecord, original: RecordOutcome | undefined
   if (original !== undefined && ACKNOWLEDGED_KINDS.has(original.kind)) {
     return outcomeFor(copy, original.messageId, 'Duplicate', {
       reason: 'same messageId earlier in the batch',
+      result: original.result,
     });
   }
   return outcomeFor(copy, original?.messageId, 'Retried', {
