@@ -38,12 +38,17 @@ export {
   MalformedMessageError,
   MessageIdValidationError,
   OnceflowError,
+  PayloadMismatchError,
+  PayloadValidationError,
   PermanentError,
   StagedWriteConditionFailedError,
+  StoredResultError,
   ZombieCommitError,
 } from './core/errors.js';
 export { MAX_MESSAGE_ID_BYTES } from './core/message-id.js';
+export { canonicalJson, payloadFingerprint } from './core/payload-fingerprint.js';
 export type { StagedTransaction, StagedWrite } from './core/staged-writes.js';
+export { MAX_STORED_RESULT_BYTES } from './core/stored-result.js';
 export { toWireBody, type WireMessage } from './core/wire-message.js';
 export { type Outbox, outboxMessageId } from './outbox/outbox.js';
 export { OutboxRelay, type OutboxRelayOptions } from './outbox/outbox-relay.js';
@@ -55,6 +60,7 @@ export {
   type ProducerOptions,
   ProducerSendError,
 } from './producer/producer.js';
+export type { PayloadMismatchAction } from './sqs/batch-dependencies.js';
 export { PARK_ATTRIBUTE } from './sqs/dead-letter-queue.js';
 export {
   type ConsumerConfiguration,
@@ -71,4 +77,14 @@ export type {
   RecordLogger,
   RecordOutcome,
 } from './sqs/handler-contract.js';
+export {
+  type EventBridgeFieldPaths,
+  type FieldPath,
+  type FieldPaths,
+  type MessageSource,
+  MessageSources,
+  type SnsFieldPaths,
+  type SourcedMessage,
+} from './sqs/message-source.js';
+export type { StandardSchemaV1 } from './sqs/payload-schema.js';
 export type { OnceflowMessage } from './sqs/wire-format.js';

@@ -29,6 +29,8 @@ export interface ConsumerAlarmThresholds {
   readonly maxParkedPerPeriod?: number;
   /** Zombie commits (lease lost before commit) per period before alarming. @default 0 */
   readonly maxZombieRejectedPerPeriod?: number;
+  /** Deliveries of a known messageId with another payload per period before alarming. @default 0 */
+  readonly maxPayloadMismatchesPerPeriod?: number;
   /** Takeovers per processed message, in percent, before alarming. @default 5 */
   readonly maxTakeoverPercent?: number;
   /** Failed outbox relay invocations per period before alarming (only with an outbox). @default 0 */
@@ -112,6 +114,13 @@ const CONSUMER_ALARMS = [
       `More than ${t.maxZombieRejectedPerPeriod} commits refused after a takeover per period: the lease may be too short.`,
   },
   {
+    id: 'PayloadMismatch',
+    metric: (m) => m.payloadMismatches(),
+    threshold: (t) => t.maxPayloadMismatchesPerPeriod,
+    description: (t) =>
+      `More than ${t.maxPayloadMismatchesPerPeriod} deliveries per period reused a messageId with another payload: a producer derives ids from too little.`,
+  },
+  {
     id: 'TakeoverRate',
     metric: (m) => m.takeoverPercent(),
     threshold: (t) => t.maxTakeoverPercent,
@@ -183,6 +192,8 @@ export class ConsumerAlarms extends Construct {
   readonly zombieRejected: Alarm;
   /** Many leases expire before commit: consumers crash or the lease is too short. */
   readonly takeoverRate: Alarm;
+  /** A messageId came again with another payload (parked, or counted with `payloadMismatch: 'count'`). */
+  readonly payloadMismatch: Alarm;
   /** The outbox relay failed whole invocations; undefined without an outbox. */
   readonly relayErrors: Alarm | undefined;
   /** The outbox relay is behind its stream: messages staged by committed handlers are not sent yet. */
@@ -217,6 +228,7 @@ export class ConsumerAlarms extends Construct {
     this.parked = consumerAlarm('Parked');
     this.zombieRejected = consumerAlarm('ZombieRejected');
     this.takeoverRate = consumerAlarm('TakeoverRate');
+    this.payloadMismatch = consumerAlarm('PayloadMismatch');
     this.relayErrors = relayAlarm('RelayErrors');
     this.relayIteratorAge = relayAlarm('RelayIteratorAge');
     this.relayDeadLetterQueueNotEmpty = relayAlarm('RelayDeadLetterQueueNotEmpty');
@@ -265,6 +277,8 @@ function resolveAlarmThresholds(thresholds: ConsumerAlarmThresholds = {}): Thres
       thresholds.tableMaxSystemErrorsPerPeriod ?? d.tableMaxSystemErrorsPerPeriod,
     maxParkedPerPeriod: thresholds.maxParkedPerPeriod ?? d.maxParkedPerPeriod,
     maxZombieRejectedPerPeriod: thresholds.maxZombieRejectedPerPeriod ?? d.maxZombieRejectedPerPeriod,
+    maxPayloadMismatchesPerPeriod:
+      thresholds.maxPayloadMismatchesPerPeriod ?? d.maxPayloadMismatchesPerPeriod,
     maxTakeoverPercent: thresholds.maxTakeoverPercent ?? d.maxTakeoverPercent,
     relayMaxErrorsPerPeriod: thresholds.relayMaxErrorsPerPeriod ?? d.relayMaxErrorsPerPeriod,
     relayMaxIteratorAge: thresholds.relayMaxIteratorAge ?? d.relayMaxIteratorAge,

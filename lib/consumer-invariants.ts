@@ -29,6 +29,10 @@ const MAX_VISIBILITY_TIMEOUT = Duration.hours(12);
 const MAX_MAX_CONCURRENCY = 1000;
 const MIN_MAX_CONCURRENCY = 2;
 const MAX_BATCH_SIZE_WITHOUT_WINDOW = 10;
+/** SQS provisioned mode: pollers Lambda accepts. */
+const MIN_POLLERS = 2;
+const MAX_MINIMUM_POLLERS = 200;
+const MAX_MAXIMUM_POLLERS = 2000;
 const MAX_BATCH_SIZE = 10_000;
 /** What Lambda accepts for a DynamoDB stream event source mapping. */
 const MAX_STREAM_BATCH_SIZE = 10_000;
@@ -256,10 +260,47 @@ function eventSourceViolations(s: ConsumerTimingSettings): string[] {
         'Fix: remove maxBatchingWindow.',
     );
   }
-  if (s.maxConcurrency < MIN_MAX_CONCURRENCY || s.maxConcurrency > MAX_MAX_CONCURRENCY) {
+  if (
+    s.maxConcurrency !== undefined &&
+    (s.maxConcurrency < MIN_MAX_CONCURRENCY || s.maxConcurrency > MAX_MAX_CONCURRENCY)
+  ) {
     violations.push(
       `maxConcurrency (${s.maxConcurrency}) is outside ${MIN_MAX_CONCURRENCY}..${MAX_MAX_CONCURRENCY}, the range ` +
         `Lambda accepts. Fix: set maxConcurrency between ${MIN_MAX_CONCURRENCY} and ${MAX_MAX_CONCURRENCY}.`,
+    );
+  }
+  violations.push(...provisionedPollerViolations(s));
+  return violations;
+}
+
+/** SQS provisioned mode: the ranges Lambda accepts, and no maximum concurrency beside it. */
+function provisionedPollerViolations(s: ConsumerTimingSettings): string[] {
+  const pollers = s.provisionedPollers;
+  if (pollers === undefined) return [];
+  const violations: string[] = [];
+  if (s.maxConcurrency !== undefined) {
+    violations.push(
+      `maxConcurrency (${s.maxConcurrency}) is set with provisionedPollers, and Lambda refuses a maximum ` +
+        'concurrency on an SQS event source mapping in provisioned mode. Fix: remove maxConcurrency and bound ' +
+        'concurrency with provisionedPollers.maximumPollers.',
+    );
+  }
+  const { minimumPollers, maximumPollers } = pollers;
+  if (!isIntegerIn(minimumPollers, MIN_POLLERS, MAX_MINIMUM_POLLERS)) {
+    violations.push(
+      `provisionedPollers.minimumPollers (${minimumPollers}) is outside ${MIN_POLLERS}..${MAX_MINIMUM_POLLERS}, ` +
+        `the range Lambda accepts for SQS. Fix: set it between ${MIN_POLLERS} and ${MAX_MINIMUM_POLLERS}.`,
+    );
+  }
+  if (!isIntegerIn(maximumPollers, MIN_POLLERS, MAX_MAXIMUM_POLLERS)) {
+    violations.push(
+      `provisionedPollers.maximumPollers (${maximumPollers}) is outside ${MIN_POLLERS}..${MAX_MAXIMUM_POLLERS}, ` +
+        `the range Lambda accepts for SQS. Fix: set it between ${MIN_POLLERS} and ${MAX_MAXIMUM_POLLERS}.`,
+    );
+  } else if (maximumPollers < minimumPollers) {
+    violations.push(
+      `provisionedPollers.maximumPollers (${maximumPollers}) is below minimumPollers (${minimumPollers}). ` +
+        'Fix: raise maximumPollers to at least minimumPollers.',
     );
   }
   return violations;

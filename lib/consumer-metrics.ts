@@ -67,6 +67,11 @@ export class ConsumerMetrics {
     return this.runtimeCount(METRIC.zombieRejected);
   }
 
+  /** Deliveries of a messageId already claimed with another payload (Count). */
+  payloadMismatches(): Metric {
+    return this.runtimeCount(METRIC.payloadMismatch);
+  }
+
   /** Messages sent to the DLQ by the runtime with a reason (Count). */
   parked(): Metric {
     return this.runtimeCount(METRIC.parked);

@@ -7,6 +7,7 @@ import {
   DEAD_LETTER_QUEUE_RETENTION_PERIOD,
   defaultLeaseDuration,
   defaultVisibilityTimeout,
+  PROVISIONED_POLLER_DEFAULTS,
   SQS_ATTRIBUTE_DEFAULTS,
 } from './exactly-once-consumer-defaults.js';
 
@@ -26,8 +27,19 @@ export interface ConsumerSettingsInput {
   readonly batchSize?: number;
   /** How long Lambda gathers records before invoking. Not allowed on FIFO queues. @default - no batching window */
   readonly maxBatchingWindow?: Duration;
-  /** Most concurrent invocations the event source mapping starts (2..1000). @default 10 */
+  /**
+   * Most concurrent invocations the event source mapping starts (2..1000). Not with `provisionedPollers`: AWS
+   * refuses the two together; the pollers then bound concurrency.
+   * @default 10 (none with provisionedPollers)
+   */
   readonly maxConcurrency?: number;
+  /**
+   * SQS provisioned mode of the event source mapping: at least `minimumPollers` pollers always ready (2..200),
+   * scaling to at most `maximumPollers` (2..2000), each polling up to 10 concurrent invocations. For bursts that
+   * must not wait for the default mode to scale up; billed per event poller unit.
+   * @default - on-demand polling (no provisioned pollers)
+   */
+  readonly provisionedPollers?: ProvisionedPollers;
   /** The function timeout. The lease and the queue visibility timeout are derived from it. @default Duration.seconds(30) */
   readonly functionTimeout?: Duration;
   /** Function memory, in MB. @default 512 */
@@ -70,6 +82,14 @@ export interface ConsumerSettingsInput {
   readonly serviceName?: string;
 }
 
+/** The SQS provisioned mode of the event source mapping. */
+export interface ProvisionedPollers {
+  /** Pollers kept ready, 2..200. @default 2 */
+  readonly minimumPollers?: number;
+  /** Most pollers, 2..2000, at least minimumPollers. @default 200 */
+  readonly maximumPollers?: number;
+}
+
 /** The settings the docs/design.md section 9 invariants relate, after defaults are merged and existing queues read. */
 export interface ConsumerTimingSettings {
   readonly functionTimeout: Duration;
@@ -84,7 +104,10 @@ export interface ConsumerTimingSettings {
   readonly fifo: boolean;
   readonly batchSize: number;
   readonly maxBatchingWindow: Duration | undefined;
-  readonly maxConcurrency: number;
+  /** Undefined with provisioned pollers, unless the props gave one (which the invariants then refuse). */
+  readonly maxConcurrency: number | undefined;
+  /** With both bounds filled in from SQS's defaults; undefined for on-demand polling. */
+  readonly provisionedPollers: Required<ProvisionedPollers> | undefined;
   /** Whether the queue is one the user passed in: the fixes then point at that queue, not at construct props. */
   readonly existingQueue: boolean;
   /** Undefined when an existing queue has no dead-letter queue. */
@@ -126,7 +149,17 @@ export function resolveConsumerSettings(props: ConsumerSettingsInput): ExactlyOn
     producerRetryHorizon: props.producerRetryHorizon ?? d.producerRetryHorizon,
     batchSize: props.batchSize ?? d.batchSize,
     maxBatchingWindow: props.maxBatchingWindow,
-    maxConcurrency: props.maxConcurrency ?? d.maxConcurrency,
+    maxConcurrency:
+      props.maxConcurrency ?? (props.provisionedPollers === undefined ? d.maxConcurrency : undefined),
+    provisionedPollers:
+      props.provisionedPollers === undefined
+        ? undefined
+        : {
+            minimumPollers:
+              props.provisionedPollers.minimumPollers ?? PROVISIONED_POLLER_DEFAULTS.minimumPollers,
+            maximumPollers:
+              props.provisionedPollers.maximumPollers ?? PROVISIONED_POLLER_DEFAULTS.maximumPollers,
+          },
   };
   if (props.existingQueue) {
     return { ...common, ...readQueueSettings(props.existingQueue), existingQueue: true };

@@ -44,6 +44,9 @@ export const SQS_ATTRIBUTE_DEFAULTS = {
   deliveryDelay: Duration.seconds(0),
 } as const;
 
+/** What Lambda fills in for an SQS event source mapping in provisioned mode when a bound is left out. */
+export const PROVISIONED_POLLER_DEFAULTS = { minimumPollers: 2, maximumPollers: 200 } as const;
+
 /** Defaults of the settings a user may leave out. Lease and visibility timeout are derived, see below. */
 export const CONSUMER_DEFAULTS = {
   mode: 'lease',
@@ -73,6 +76,7 @@ export const ALARM_DEFAULTS = {
   tableMaxSystemErrorsPerPeriod: 0,
   maxParkedPerPeriod: 0,
   maxZombieRejectedPerPeriod: 0,
+  maxPayloadMismatchesPerPeriod: 0,
   maxTakeoverPercent: 5,
   relayMaxErrorsPerPeriod: 0,
   // Stream records wait behind a failing batch while Lambda retries it; minutes of age mean undelivered messages.

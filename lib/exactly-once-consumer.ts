@@ -158,6 +158,7 @@ export class ExactlyOnceConsumer extends Construct {
       batchSize: this.settings.batchSize,
       maxBatchingWindow: this.settings.maxBatchingWindow,
       maxConcurrency: this.settings.maxConcurrency,
+      provisionedPollerConfig: this.settings.provisionedPollers,
       reportBatchItemFailures: true,
     });
 

@@ -13,6 +13,7 @@ export {
   type ConsumerSettingsInput,
   type ConsumerTimingSettings,
   type ExactlyOnceConsumerSettings,
+  type ProvisionedPollers,
   resolveConsumerSettings,
 } from './consumer-settings.js';
 export { ConsumerConfigurationError, OnceflowConstructError } from './errors.js';

@@ -8,7 +8,7 @@ import {
   type ParkResult,
   refusal,
 } from '../lambda/core/claim-results.js';
-import type { ClaimStoreOptions } from '../lambda/core/claim-store.js';
+import type { ClaimDetails, ClaimStoreOptions } from '../lambda/core/claim-store.js';
 import {
   InvalidStagedWritesError,
   LeaseLostError,
@@ -84,7 +84,7 @@ export class MemoryClaimStore implements ClaimStorePort {
    * Claims messageId where CLAIMABLE holds; otherwise says why not (Duplicate or InFlight), as ClaimStore
    * does.
    */
-  async claim(messageId: string): Promise<ClaimResult> {
+  async claim(messageId: string, details: ClaimDetails = {}): Promise<ClaimResult> {
     const { nowMs, leaseToken, leaseExpiresAtMs } = this.terms.start(messageId);
     const old = this.items.get(messageId);
     if (old !== undefined && !isClaimable(old, nowMs)) return refusal(messageId, old, nowMs);
@@ -102,8 +102,9 @@ export class MemoryClaimStore implements ClaimStorePort {
           firstSeenAtMs: ifNotExists(old, 'firstSeenAtMs', nowMs),
           fencingToken: plusOne(old, 'fencingToken'),
           attempts: plusOne(old, 'attempts'),
+          ...fingerprintOf(details.payloadFingerprint),
         },
-        ['doneAtMs'],
+        ['doneAtMs', 'result', ...(details.payloadFingerprint === undefined ? ['payloadFingerprint'] : [])],
       ),
     );
     const previous = old === undefined ? undefined : toClaimRecord(old);
@@ -240,6 +241,7 @@ export class MemoryClaimStore implements ClaimStorePort {
           status: ClaimStatus.DONE,
           doneAtMs: nowMs,
           expiresAtEpochSeconds: this.terms.expiresAtEpochSeconds(nowMs),
+          ...resultOf(entry.storedResult),
         },
         ['leaseExpiresAtMs'],
       );
@@ -256,8 +258,15 @@ export class MemoryClaimStore implements ClaimStorePort {
           firstSeenAtMs: ifNotExists(old, 'firstSeenAtMs', nowMs),
           fencingToken: plusOne(old, 'fencingToken'),
           attempts: plusOne(old, 'attempts'),
+          ...fingerprintOf(entry.payloadFingerprint),
+          ...resultOf(entry.storedResult),
         },
-        ['leaseToken', 'leaseExpiresAtMs'],
+        [
+          'leaseToken',
+          'leaseExpiresAtMs',
+          ...(entry.payloadFingerprint === undefined ? ['payloadFingerprint'] : []),
+          ...(entry.storedResult === undefined ? ['result'] : []),
+        ],
       );
     }
     this.items.set(messageId, done);
@@ -304,3 +313,7 @@ export class MemoryClaimStore implements ClaimStorePort {
     return undefined;
   }
 }
+
+const fingerprintOf = (payloadFingerprint: string | undefined) =>
+  payloadFingerprint === undefined ? {} : { payloadFingerprint };
+const resultOf = (result: string | undefined) => (result === undefined ? {} : { result });

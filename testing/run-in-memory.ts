@@ -5,6 +5,7 @@ import type { StagedWrite } from '../lambda/core/staged-writes.js';
 import { BatchProcessor, type BatchProcessorDependencies } from '../lambda/sqs/batch-processor.js';
 import type { ExactlyOnceHandler, ExactlyOnceOptions } from '../lambda/sqs/exactly-once.js';
 import type { MessageHandler, RecordOutcome } from '../lambda/sqs/handler-contract.js';
+import { validatingHandler } from '../lambda/sqs/payload-schema.js';
 import { withEnvironment } from './environment.js';
 import { MemoryClaimStore } from './memory-claim-store.js';
 import type { ParkedMessage } from './parked-message.js';
@@ -143,7 +144,13 @@ async function run<Payload>(
   const dlq: Omit<ParkedMessage, 'messageId'>[] = [];
   const processor = new BatchProcessor({
     store,
-    handler: wireHandler(messageHandler),
+    handler:
+      handlerOptions.schema === undefined
+        ? wireHandler(messageHandler)
+        : validatingHandler(handlerOptions.schema, wireHandler(messageHandler)),
+    source: handlerOptions.source,
+    payloadMismatch: handlerOptions.payloadMismatch,
+    storeResult: handlerOptions.storeResult,
     mode: options.mode ?? handlerOptions.mode ?? RUNTIME_DEFAULTS.mode,
     deadLetters: {
       park: async (record: SQSRecord, reason: string, errorType: string) => {

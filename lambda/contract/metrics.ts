@@ -33,6 +33,8 @@ export const METRIC = {
   zombieRejected: 'ZombieRejected',
   parked: 'Parked',
   retried: 'Retried',
+  /** A messageId delivered again with another payload (parked, or only counted with `payloadMismatch: 'count'`). */
+  payloadMismatch: 'PayloadMismatch',
   claimLatency: 'ClaimLatency',
   commitLatency: 'CommitLatency',
   outboxDelivered: 'OutboxDelivered',

@@ -13,6 +13,8 @@ const ATTRIBUTE_NAMES: Readonly<Record<string, string>> = {
   '#firstSeenAtMs': 'firstSeenAtMs',
   '#doneAtMs': 'doneAtMs',
   '#lastError': 'lastError',
+  '#payloadFingerprint': 'payloadFingerprint',
+  '#result': 'result',
 };
 
 // The claim condition, from small named pieces (docs/design.md section 3). An expired record counts as absent because

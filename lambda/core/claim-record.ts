@@ -27,6 +27,10 @@ export interface ClaimRecord {
   readonly owner?: string;
   readonly attempts?: number;
   readonly lastError?: string;
+  /** SHA-256 (hex) of the canonical JSON of the payload it was claimed with; absent on records older than it. */
+  readonly payloadFingerprint?: string;
+  /** The handler's return value as JSON, on a DONE record, when the consumer stores results (`storeResult`). */
+  readonly result?: string;
 }
 
 const STATUSES: ReadonlySet<string> = new Set(Object.values(ClaimStatus));
@@ -53,6 +57,8 @@ export function toClaimRecord(item: Record<string, unknown>): ClaimRecord {
     owner: stringOrUndefined(item.owner),
     attempts: numberOrUndefined(item.attempts),
     lastError: stringOrUndefined(item.lastError),
+    payloadFingerprint: stringOrUndefined(item.payloadFingerprint),
+    result: stringOrUndefined(item.result),
   };
 }
 

@@ -30,6 +30,10 @@ export interface CommitEntry {
   readonly messageId: string;
   readonly claim?: Claim;
   readonly stagedWrites: readonly StagedWrite[];
+  /** Kept on the DONE record (optimistic mode; lease mode keeps the claim's): see `payloadFingerprint`. */
+  readonly payloadFingerprint?: string;
+  /** The handler's result as JSON, kept on the DONE record for duplicates (`storeResult`). */
+  readonly storedResult?: string;
 }
 
 export type CommitOutcome =

@@ -29,6 +29,15 @@ import { mayHaveApplied, ownClaim } from './lost-responses.js';
 import { validateMessageId } from './message-id.js';
 import type { StagedWrite } from './staged-writes.js';
 
+/** What a claim records besides the lease. */
+export interface ClaimDetails {
+  /**
+   * SHA-256 (hex) of the payload (`payloadFingerprint`), kept on the record so a later delivery of the messageId
+   * with another payload is told apart from a duplicate. Left out, the record keeps none.
+   */
+  readonly payloadFingerprint?: string;
+}
+
 export interface ClaimStoreOptions extends LeaseTermsOptions {
   /** The claims table: partition key `messageId` (string), TTL attribute `expiresAtEpochSeconds`. */
   readonly tableName: string;
@@ -68,8 +77,18 @@ export class ClaimStore {
   }
 
   /** One conditional write. On failure the old item (ALL_OLD) says whether it is a duplicate or in flight. */
-  async claim(messageId: string): Promise<ClaimResult> {
+  async claim(messageId: string, details: ClaimDetails = {}): Promise<ClaimResult> {
     const { nowMs, leaseToken, leaseExpiresAtMs } = this.terms.start(messageId);
+    const { payloadFingerprint } = details;
+    // A record past its window may still hold an old payload's fingerprint and result: this claim replaces them.
+    const fingerprint =
+      payloadFingerprint === undefined
+        ? { set: '', remove: ', #payloadFingerprint', values: {} }
+        : {
+            set: ', #payloadFingerprint = :payloadFingerprint',
+            remove: '',
+            values: { ':payloadFingerprint': payloadFingerprint },
+          };
     try {
       const { Attributes: previous } = await this.dynamoDb.send(
         new UpdateCommand({
@@ -77,12 +96,13 @@ export class ClaimStore {
           Key: { [CLAIMS_TABLE.partitionKey.name]: messageId },
           ...expressions(
             'SET #status = :processing, #leaseToken = :leaseToken, #leaseExpiresAtMs = :leaseExpiresAtMs, ' +
-              '#expiresAt = :expiresAt, #owner = :owner, #firstSeenAtMs = if_not_exists(#firstSeenAtMs, :nowMs) ' +
-              'ADD #fencingToken :one, #attempts :one REMOVE #doneAtMs',
+              `#expiresAt = :expiresAt, #owner = :owner, #firstSeenAtMs = if_not_exists(#firstSeenAtMs, :nowMs)${fingerprint.set} ` +
+              `ADD #fencingToken :one, #attempts :one REMOVE #doneAtMs, #result${fingerprint.remove}`,
             CLAIMABLE,
           ),
           ExpressionAttributeValues: {
             ...claimConditionValues(nowMs),
+            ...fingerprint.values,
             ':leaseToken': leaseToken,
             ':leaseExpiresAtMs': leaseExpiresAtMs,
             ':expiresAt': this.terms.expiresAtEpochSeconds(nowMs),
@@ -283,16 +303,21 @@ export class ClaimStore {
   /** The DONE write: conditioned on our lease, or in optimistic mode on the claim condition itself. */
   private doneWrite(entry: CommitEntry, nowMs: number): StagedWrite {
     const key = { [CLAIMS_TABLE.partitionKey.name]: entry.messageId };
+    const result =
+      entry.storedResult === undefined
+        ? { set: '', values: {} }
+        : { set: ', #result = :result', values: { ':result': entry.storedResult } };
     if (entry.claim !== undefined) {
       return {
         Update: {
           TableName: this.tableName,
           Key: key,
           ...expressions(
-            'SET #status = :done, #doneAtMs = :nowMs, #expiresAt = :expiresAt REMOVE #leaseExpiresAtMs',
+            `SET #status = :done, #doneAtMs = :nowMs, #expiresAt = :expiresAt${result.set} REMOVE #leaseExpiresAtMs`,
             HOLDS_LEASE,
           ),
           ExpressionAttributeValues: {
+            ...result.values,
             ':done': ClaimStatus.DONE,
             ':processing': ClaimStatus.PROCESSING,
             ':nowMs': nowMs,
@@ -303,18 +328,29 @@ export class ClaimStore {
         },
       };
     }
+    const fingerprint =
+      entry.payloadFingerprint === undefined
+        ? { set: '', remove: ', #payloadFingerprint', values: {} }
+        : {
+            set: ', #payloadFingerprint = :payloadFingerprint',
+            remove: '',
+            values: { ':payloadFingerprint': entry.payloadFingerprint },
+          };
     return {
       Update: {
         TableName: this.tableName,
         Key: key,
         ...expressions(
           'SET #status = :done, #doneAtMs = :nowMs, #expiresAt = :expiresAt, #owner = :owner, ' +
-            '#firstSeenAtMs = if_not_exists(#firstSeenAtMs, :nowMs) ADD #fencingToken :one, #attempts :one ' +
-            'REMOVE #leaseToken, #leaseExpiresAtMs',
+            `#firstSeenAtMs = if_not_exists(#firstSeenAtMs, :nowMs)${result.set}${fingerprint.set} ` +
+            'ADD #fencingToken :one, #attempts :one ' +
+            `REMOVE #leaseToken, #leaseExpiresAtMs${fingerprint.remove}${entry.storedResult === undefined ? ', #result' : ''}`,
           CLAIMABLE,
         ),
         ExpressionAttributeValues: {
           ...claimConditionValues(nowMs),
+          ...result.values,
+          ...fingerprint.values,
           ':done': ClaimStatus.DONE,
           ':expiresAt': this.terms.expiresAtEpochSeconds(nowMs),
           ':owner': this.terms.owner,

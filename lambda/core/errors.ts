@@ -147,3 +147,48 @@ function recordState(record: ClaimRecord | undefined): string {
     ? ' (the claim record is gone).'
     : ` (record is ${record.status}, fencing token ${record.fencingToken}).`;
 }
+
+/** The payload failed the consumer's schema (`exactlyOnce`'s `schema` option). Parked with the issues. */
+export class PayloadValidationError extends OnceflowError {
+  readonly retryable = false;
+
+  constructor(
+    readonly messageId: string,
+    /** The schema's issues, each as `path: message`. */
+    readonly issues: readonly string[],
+  ) {
+    super(`payload of ${messageId} does not match the schema: ${issues.join('; ')}`);
+  }
+}
+
+/**
+ * A messageId already claimed with one payload came again with another: not a duplicate, a producer bug (or two
+ * producers sharing a key). Parked with both fingerprints; the claim record keeps the first.
+ */
+export class PayloadMismatchError extends OnceflowError {
+  readonly retryable = false;
+
+  constructor(
+    readonly messageId: string,
+    /** SHA-256 (hex) of the payload the claim record holds. */
+    readonly storedFingerprint: string,
+    /** SHA-256 (hex) of this delivery's payload. */
+    readonly receivedFingerprint: string,
+  ) {
+    super(
+      `messageId ${messageId} was first claimed with payload sha256:${storedFingerprint}; this delivery has sha256:${receivedFingerprint}`,
+    );
+  }
+}
+
+/** The handler returned a value to store (`storeResult`) that is not JSON or is larger than the limit. */
+export class StoredResultError extends OnceflowError {
+  readonly retryable = false;
+
+  constructor(
+    readonly messageId: string,
+    message: string,
+  ) {
+    super(`result of ${messageId} cannot be stored: ${message}`);
+  }
+}

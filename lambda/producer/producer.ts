@@ -16,7 +16,11 @@ export interface OutgoingMessage<Payload = unknown> {
   /** @default Date.now() at send time */
   readonly timestamp?: string | number;
   readonly payload: Payload;
-  /** FIFO queues: the ordering group. */
+  /**
+   * The MessageGroupId. On a FIFO queue, the ordering group (the messageId is its deduplication id). On a standard
+   * queue, the tenant key of a fair queue: SQS keeps one noisy tenant's backlog from delaying the others' messages;
+   * nothing is ordered, and Onceflow processes the group's messages concurrently.
+   */
   readonly groupId?: string;
   readonly delaySeconds?: number;
 }
@@ -70,8 +74,11 @@ export class OnceflowProducer {
   private readonly baseDelayMs: number;
   private readonly maxDelayMs: number;
   private readonly sleep: (ms: number) => Promise<void>;
+  /** FIFO queue names (so their URLs) end in `.fifo`. */
+  private readonly fifo: boolean;
 
   constructor(private readonly options: ProducerOptions) {
+    this.fifo = options.queueUrl.endsWith('.fifo');
     this.maxAttempts = options.maxAttempts ?? 10;
     this.baseDelayMs = options.baseDelayMs ?? 50;
     this.maxDelayMs = options.maxDelayMs ?? 5_000;
@@ -122,9 +129,9 @@ export class OnceflowProducer {
       const entries: SendMessageBatchRequestEntry[] = pending.map((entry) => ({
         Id: entry.id,
         MessageBody: entry.body,
-        ...(entry.groupId === undefined
-          ? {}
-          : { MessageGroupId: entry.groupId, MessageDeduplicationId: entry.messageId }),
+        ...(entry.groupId === undefined ? {} : { MessageGroupId: entry.groupId }),
+        // Deduplication ids are for FIFO queues only; a standard (fair) queue refuses them.
+        ...(entry.groupId === undefined || !this.fifo ? {} : { MessageDeduplicationId: entry.messageId }),
         ...(entry.delaySeconds === undefined ? {} : { DelaySeconds: entry.delaySeconds }),
       }));
       try {

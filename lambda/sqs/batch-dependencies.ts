@@ -4,6 +4,7 @@ import type { ProcessingMode } from '../contract/index.js';
 import type { ClaimStore } from '../core/claim-store.js';
 import type { DeadLetterQueue } from './dead-letter-queue.js';
 import type { MessageHandler, MetricsSink } from './handler-contract.js';
+import type { MessageSource } from './message-source.js';
 import type { SourceQueue } from './source-queue.js';
 
 /** What the processor needs of a claim store: `ClaimStore` on DynamoDB, or the test kit's in-memory store. */
@@ -34,4 +35,13 @@ export interface BatchProcessorDependencies {
   readonly visibilityTimeoutSeconds: number | undefined;
   /** Where ctx.outbox stages its items; ctx.outbox.send throws without one. */
   readonly outboxTableName: string | undefined;
+  /** Where each record's messageId, timestamp and payload are read. @default the Onceflow wire format */
+  readonly source?: MessageSource;
+  /** A messageId delivered again with another payload: parked, or only counted and logged. @default 'park' */
+  readonly payloadMismatch?: PayloadMismatchAction;
+  /** Keep the handler's return value on the DONE record and hand it to later duplicates. @default false */
+  readonly storeResult?: boolean;
 }
+
+/** What becomes of a delivery whose messageId was claimed with another payload. */
+export type PayloadMismatchAction = 'park' | 'count';

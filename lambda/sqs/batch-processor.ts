@@ -1,4 +1,3 @@
-import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
 import pLimit, { type LimitFunction } from 'p-limit';
 import { ACKNOWLEDGED_KINDS, METRIC } from '../contract/index.js';
@@ -10,13 +9,22 @@ import {
   LeaseExpiredError,
   MalformedMessageError,
 } from '../core/errors.js';
+import { payloadFingerprint, payloadMismatch } from '../core/payload-fingerprint.js';
 import { StagedTransaction } from '../core/staged-writes.js';
+import { encodeStoredResult } from '../core/stored-result.js';
 import { Outbox } from '../outbox/outbox.js';
 import type { BatchProcessorDependencies } from './batch-dependencies.js';
-import { publishMetrics } from './batch-metrics.js';
+import { type BatchLatency, publishMetrics } from './batch-metrics.js';
 import type { BatchReport, ExactlyOnceContext, RecordLogger, RecordOutcome } from './handler-contract.js';
 import { RecordLease } from './record-lease.js';
-import { copyOutcome, describe, outcomeFor, type PendingCommit, Settlement } from './settlement.js';
+import {
+  copyOutcome,
+  describe,
+  doneCacheKey,
+  outcomeFor,
+  type PendingCommit,
+  Settlement,
+} from './settlement.js';
 import { type OnceflowMessage, readMessage } from './wire-format.js';
 
 export type { BatchProcessorDependencies, ClaimStorePort } from './batch-dependencies.js';
@@ -32,6 +40,11 @@ interface Invocation {
   readonly claims: Map<SQSRecord, Claim>;
   /** Optimistic mode: the batch's messageIds found DONE before any handler ran. */
   readonly knownDone: ReadonlyMap<string, ClaimRecord>;
+  /**
+   * This batch's latencies, published with its counts at its end: one process may run many batches at once
+   * (Lambda Managed Instances), and a shared metrics sink must not publish one batch's figures with another's.
+   */
+  readonly latencies: BatchLatency[];
 }
 
 /**
@@ -57,12 +70,14 @@ export class BatchProcessor {
       deadlineMs: remainingMs === undefined ? undefined : startedMs + remainingMs,
       claims: new Map(),
       knownDone: await this.findKnownDone(records),
+      latencies: [],
     };
     const outcomes = new Map<SQSRecord, RecordOutcome>();
     const standard: SQSRecord[] = [];
     const fifoGroups = new Map<string, SQSRecord[]>();
     for (const record of records) {
-      const group = record.attributes?.MessageGroupId;
+      // A standard queue's group is a fair-queue tenant key: it spreads load, it does not order.
+      const group = isFifoSource(record) ? record.attributes?.MessageGroupId : undefined;
       if (group === undefined) standard.push(record);
       else fifoGroups.set(group, [...(fifoGroups.get(group) ?? []), record]);
     }
@@ -84,7 +99,7 @@ export class BatchProcessor {
         ),
       ),
     );
-    publishMetrics(this.deps.metrics, ordered);
+    publishMetrics(this.deps.metrics, ordered, invocation.latencies);
     return {
       batchItemFailures: ordered
         .filter((outcome) => !ACKNOWLEDGED_KINDS.has(outcome.kind))
@@ -100,7 +115,14 @@ export class BatchProcessor {
     invocation: Invocation,
     outcomes: Map<SQSRecord, RecordOutcome>,
   ): Promise<void> {
-    const firsts = new Map<string, { record: SQSRecord; message: OnceflowMessage; copies: SQSRecord[] }>();
+    const firsts = new Map<
+      string,
+      {
+        record: SQSRecord;
+        message: OnceflowMessage;
+        copies: { record: SQSRecord; message: OnceflowMessage }[];
+      }
+    >();
     const malformed: { record: SQSRecord; error: MalformedMessageError }[] = [];
     for (const record of records) {
       const read = this.read(record);
@@ -110,7 +132,7 @@ export class BatchProcessor {
       }
       const first = firsts.get(read.messageId);
       if (first === undefined) firsts.set(read.messageId, { record, message: read, copies: [] });
-      else first.copies.push(record);
+      else first.copies.push({ record, message: read });
     }
 
     const parkedMalformed = malformed.map(({ record, error }) =>
@@ -127,7 +149,7 @@ export class BatchProcessor {
       else outcomes.set(record, p.outcome);
     }
 
-    const commitOutcomes = pending.length > 0 ? await this.commit(pending) : [];
+    const commitOutcomes = pending.length > 0 ? await this.commit(pending, invocation) : [];
     await Promise.all(
       pending.map((p, index) =>
         limit(async () => outcomes.set(p.record, await this.settlement.settle(p, commitOutcomes[index]))),
@@ -135,10 +157,15 @@ export class BatchProcessor {
     );
     await Promise.all(parkedMalformed);
 
-    for (const { record, copies } of firsts.values()) {
-      const original = outcomes.get(record);
-      for (const copy of copies) outcomes.set(copy, copyOutcome(copy, original));
-    }
+    await Promise.all(
+      [...firsts.values()].flatMap(({ record, message, copies }) =>
+        copies.map((copy) =>
+          limit(async () =>
+            outcomes.set(copy.record, await this.copyOf(copy, message, outcomes.get(record))),
+          ),
+        ),
+      ),
+    );
   }
 
   /** FIFO group: one record at a time, in order; after the first failure the rest of the group goes back. */
@@ -163,7 +190,10 @@ export class BatchProcessor {
         outcome =
           'outcome' in prepared
             ? prepared.outcome
-            : await this.settlement.settle(prepared.pending, (await this.commit([prepared.pending]))[0]);
+            : await this.settlement.settle(
+                prepared.pending,
+                (await this.commit([prepared.pending], invocation))[0],
+              );
       }
       outcomes.set(record, outcome);
       if (!ACKNOWLEDGED_KINDS.has(outcome.kind)) blockedBy = outcome;
@@ -180,8 +210,8 @@ export class BatchProcessor {
     const messageIds = records
       .map((record) => this.read(record))
       .filter((read): read is OnceflowMessage => !(read instanceof MalformedMessageError))
-      .map((message) => message.messageId)
-      .filter((messageId) => !this.deps.doneCache.has(messageId));
+      .filter((message) => !this.isCachedDone(message))
+      .map((message) => message.messageId);
     if (messageIds.length === 0) return new Map();
     try {
       return await this.deps.store.findDone(messageIds);
@@ -195,9 +225,27 @@ export class BatchProcessor {
     }
   }
 
+  /** Known DONE in this container, with this payload; never with storeResult, whose duplicates read the record. */
+  private isCachedDone(message: OnceflowMessage): boolean {
+    if (this.deps.storeResult === true) return false;
+    return this.deps.doneCache.has(doneCacheKey(message.messageId, payloadFingerprint(message.payload)));
+  }
+
+  /** A later copy of a messageId in the batch: follows the first, unless its payload differs (a mismatch). */
+  private async copyOf(
+    copy: { record: SQSRecord; message: OnceflowMessage },
+    first: OnceflowMessage,
+    original: RecordOutcome | undefined,
+  ): Promise<RecordOutcome> {
+    const follows = copyOutcome(copy.record, original);
+    const stored = { messageId: first.messageId, payloadFingerprint: payloadFingerprint(first.payload) };
+    const mismatch = payloadMismatch(stored, payloadFingerprint(copy.message.payload));
+    return mismatch === undefined ? follows : this.settlement.mismatched(copy.record, mismatch, follows);
+  }
+
   private read(record: SQSRecord): OnceflowMessage | MalformedMessageError {
     try {
-      return readMessage(record);
+      return readMessage(record, this.deps.source);
     } catch (error) {
       if (error instanceof MalformedMessageError) return error;
       throw error;
@@ -211,25 +259,36 @@ export class BatchProcessor {
     invocation: Invocation,
   ): Promise<Prepared> {
     const { messageId } = message;
-    if (this.deps.doneCache.has(messageId)) {
+    const fingerprint = payloadFingerprint(message.payload);
+    // A stored result is on the DONE record, not in the cache: with storeResult, duplicates read the record.
+    if (this.deps.storeResult !== true && this.deps.doneCache.has(doneCacheKey(messageId, fingerprint))) {
       return { outcome: outcomeFor(record, messageId, 'Duplicate', { cached: true }) };
     }
-    if (invocation.knownDone.has(messageId)) {
-      this.deps.doneCache.set(messageId, true);
-      return { outcome: outcomeFor(record, messageId, 'Duplicate') };
+    const knownDone = invocation.knownDone.get(messageId);
+    if (knownDone !== undefined) {
+      // As a refused claim would: a payload mismatch, the stored result, the container's cache.
+      return {
+        outcome: await this.settlement.refused(record, fingerprint, { kind: 'Duplicate', record: knownDone }),
+      };
     }
     const claimed =
-      this.deps.mode === 'lease' ? await this.claimLease(record, messageId) : { claim: undefined };
+      this.deps.mode === 'lease'
+        ? await this.claimLease(record, messageId, fingerprint, invocation)
+        : { claim: undefined };
     if ('outcome' in claimed) return claimed;
     const { claim } = claimed;
     if (claim !== undefined) invocation.claims.set(record, claim);
     const tx = new StagedTransaction();
-    const logger = this.recordLogger(messageId, claim?.fencingToken ?? 0);
+    const logger = this.recordLogger(messageId, claim?.fencingToken ?? 0, invocation.lambdaContext);
     const lease = new RecordLease(this.deps, record, claim, logger, invocation);
     const context = this.newContext(tx, message, claim, invocation.lambdaContext, lease, logger);
     let run: Awaited<ReturnType<RecordLease['run']>>;
+    let storedResult: string | undefined;
     try {
-      run = await lease.run(() => this.deps.handler(message, context));
+      run = await lease.run(async () => {
+        const result = await this.deps.handler(message, context);
+        if (this.deps.storeResult === true) storedResult = encodeStoredResult(messageId, result);
+      });
     } catch (error) {
       return { outcome: await this.settlement.recordFailed(record, message, error, claim) };
     }
@@ -242,7 +301,13 @@ export class BatchProcessor {
       };
     }
     return {
-      pending: { record, message, claim, lease, entry: { messageId, claim, stagedWrites: tx.staged } },
+      pending: {
+        record,
+        message,
+        claim,
+        lease,
+        entry: { messageId, claim, stagedWrites: tx.staged, payloadFingerprint: fingerprint, storedResult },
+      },
     };
   }
 
@@ -250,29 +315,21 @@ export class BatchProcessor {
   private async claimLease(
     record: SQSRecord,
     messageId: string,
+    fingerprint: string,
+    invocation: Invocation,
   ): Promise<{ readonly claim: Claim } | { readonly outcome: RecordOutcome }> {
     const startedMs = this.deps.clock();
     let result: ClaimResult;
     try {
-      result = await this.deps.store.claim(messageId);
+      result = await this.deps.store.claim(messageId, { payloadFingerprint: fingerprint });
     } catch (error) {
       // A wrong setting fails the whole invocation, loudly, instead of retrying every record quietly.
       if (error instanceof ConfigurationError) throw error;
       return { outcome: outcomeFor(record, messageId, 'Retried', { reason: describe(error) }) };
     }
-    this.deps.metrics.addMetric(METRIC.claimLatency, MetricUnit.Milliseconds, this.deps.clock() - startedMs);
-    if (result.kind === 'Duplicate') {
-      this.deps.doneCache.set(messageId, true);
-      return { outcome: outcomeFor(record, messageId, 'Duplicate') };
-    }
-    if (result.kind === 'InFlight') {
-      return {
-        outcome: outcomeFor(record, messageId, 'InFlight', {
-          reason: `leased by ${result.record.owner ?? 'another consumer'} for ${result.leaseRemainingMs} ms more`,
-          leaseRemainingMs: result.leaseRemainingMs,
-        }),
-      };
-    }
+    invocation.latencies.push({ name: METRIC.claimLatency, ms: this.deps.clock() - startedMs });
+    if (result.kind !== 'Claimed')
+      return { outcome: await this.settlement.refused(record, fingerprint, result) };
     return { claim: result.claim };
   }
 
@@ -306,17 +363,13 @@ export class BatchProcessor {
   }
 
   /** Commits what is still leased; a member whose lease ended meanwhile is not attempted (design section 4). */
-  private async commit(pending: readonly PendingCommit[]): Promise<CommitOutcome[]> {
+  private async commit(pending: readonly PendingCommit[], invocation: Invocation): Promise<CommitOutcome[]> {
     const expired = pending.map((p) => p.lease?.endedAgoMs());
     const live = pending.filter((_, index) => expired[index] === undefined);
     const startedMs = this.deps.clock();
     const committed = live.length > 0 ? await this.deps.store.commitAll(live.map((p) => p.entry)) : [];
     if (live.length > 0) {
-      this.deps.metrics.addMetric(
-        METRIC.commitLatency,
-        MetricUnit.Milliseconds,
-        this.deps.clock() - startedMs,
-      );
+      invocation.latencies.push({ name: METRIC.commitLatency, ms: this.deps.clock() - startedMs });
     }
     let next = 0;
     return pending.map((p, index) => {
@@ -354,9 +407,15 @@ export class BatchProcessor {
     return outcome;
   }
 
-  private recordLogger(messageId: string, fencingToken: number): RecordLogger {
+  /** Keys given with each line, never appended to the shared logger: concurrent invocations each keep their own. */
+  private recordLogger(
+    messageId: string,
+    fencingToken: number,
+    lambdaContext: Context | undefined,
+  ): RecordLogger {
     const { logger } = this.deps;
-    const keys = { messageId, fencingToken };
+    const awsRequestId = lambdaContext?.awsRequestId;
+    const keys = { messageId, fencingToken, ...(awsRequestId === undefined ? {} : { awsRequestId }) };
     return {
       debug: (message, extra) => logger.debug(message, { ...keys, ...extra }),
       info: (message, extra) => logger.info(message, { ...keys, ...extra }),
@@ -364,4 +423,9 @@ export class BatchProcessor {
       error: (message, extra) => logger.error(message, { ...keys, ...extra }),
     };
   }
+}
+
+/** FIFO queue names end in `.fifo`; a MessageGroupId on any other queue is a fair-queue tenant key. */
+function isFifoSource(record: SQSRecord): boolean {
+  return record.eventSourceARN?.endsWith('.fifo') ?? false;
 }

@@ -18,9 +18,12 @@ import {
 import { ClaimStore } from '../core/claim-store.js';
 import { checkClaimsTable } from '../core/claims-table-check.js';
 import { ConfigurationError } from '../core/errors.js';
+import type { PayloadMismatchAction } from './batch-dependencies.js';
 import { BatchProcessor } from './batch-processor.js';
 import { DeadLetterQueue } from './dead-letter-queue.js';
 import type { BatchReport, MessageHandler, MetricsSink } from './handler-contract.js';
+import type { MessageSource } from './message-source.js';
+import { type StandardSchemaV1, validatingHandler } from './payload-schema.js';
 import { queueUrlFromArn, SourceQueue } from './source-queue.js';
 
 /**
@@ -71,6 +74,30 @@ export interface ExactlyOnceOptions {
   readonly heartbeat?: boolean;
   /** Where unset settings are read from. @default process.env */
   readonly environment?: EnvironmentVariables;
+  /**
+   * Where each record's messageId, timestamp and payload come from: `MessageSources.jsonBody`, `.sns`,
+   * `.eventBridge`, `.custom`. A record the source cannot read is parked with the reason.
+   * @default MessageSources.onceflow(), the wire format `{ messageId, timestamp, payload }`
+   */
+  readonly source?: MessageSource;
+  /**
+   * A Standard Schema (zod, valibot, arktype...) the payload must pass before the handler runs; the handler gets
+   * its output, typed. A payload that fails is parked as PayloadValidationError with the schema's issues.
+   * @default - none: the payload type is the caller's claim, unchecked
+   */
+  readonly schema?: StandardSchemaV1;
+  /**
+   * A messageId delivered again with another payload (SHA-256 of its canonical JSON, kept on the claim record):
+   * 'park' parks it as PayloadMismatch with both fingerprints; 'count' treats it as a duplicate and only logs it.
+   * Both add to the PayloadMismatch metric. @default 'park'
+   */
+  readonly payloadMismatch?: PayloadMismatchAction;
+  /**
+   * Keep the handler's return value (JSON, at most MAX_STORED_RESULT_BYTES) on the DONE record; every later
+   * duplicate's outcome carries it as `result`. A larger value parks the message as StoredResultError. Duplicates
+   * then read the claim record instead of the container's cache. @default false
+   */
+  readonly storeResult?: boolean;
 }
 
 /** The Lambda handler `exactlyOnce` returns; `processBatch` also tells each record's outcome. */
@@ -105,14 +132,26 @@ export interface ConsumerConfiguration extends Omit<ConsumerEnvironment, 'claims
  *   ctx.tx.put({ TableName: process.env.ORDERS_TABLE, Item: { orderId: message.messageId, ...message.payload } });
  * });
  */
+export function exactlyOnce<Schema extends StandardSchemaV1>(
+  handler: MessageHandler<StandardSchemaV1.InferOutput<Schema>>,
+  options: ExactlyOnceOptions & { readonly schema: Schema },
+): ExactlyOnceHandler<StandardSchemaV1.InferOutput<Schema>>;
+export function exactlyOnce<Payload = unknown>(
+  handler: MessageHandler<Payload>,
+  options?: ExactlyOnceOptions,
+): ExactlyOnceHandler<Payload>;
 export function exactlyOnce<Payload = unknown>(
   handler: MessageHandler<Payload>,
   options: ExactlyOnceOptions = {},
 ): ExactlyOnceHandler<Payload> {
+  // Without a schema the payload type is the caller's claim about its producers, unchecked on the wire.
+  const checked =
+    options.schema === undefined
+      ? (handler as MessageHandler)
+      : validatingHandler(options.schema, handler as MessageHandler);
   let processor: Promise<BatchProcessor> | undefined;
   const processBatch = async (event: SQSEvent, context?: Context): Promise<BatchReport> => {
-    // The payload type is the caller's claim about its producers, unchecked on the wire: validate it in the handler.
-    processor ??= startProcessor(handler as MessageHandler, options).catch((error: unknown) => {
+    processor ??= startProcessor(checked, options).catch((error: unknown) => {
       processor = undefined;
       throw error;
     });
@@ -198,5 +237,8 @@ async function startProcessor(handler: MessageHandler, options: ExactlyOnceOptio
     visibilityTimeoutSeconds: config.visibilityTimeoutSeconds,
     clock,
     outboxTableName: config.outboxTableName,
+    source: options.source,
+    payloadMismatch: options.payloadMismatch,
+    storeResult: options.storeResult,
   });
 }

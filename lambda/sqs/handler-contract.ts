@@ -56,10 +56,14 @@ export interface ExactlyOnceContext {
   extendLease(ms?: number): Promise<void>;
 }
 
-export type MessageHandler<Payload = unknown> = (
+/**
+ * A message handler. What it returns is kept on the DONE record when the consumer stores results (`storeResult`),
+ * and handed back on the outcome of every later duplicate; otherwise it is ignored.
+ */
+export type MessageHandler<Payload = unknown, Result = unknown> = (
   message: OnceflowMessage<Payload>,
   ctx: ExactlyOnceContext,
-) => Promise<void> | void;
+) => Promise<Result> | Result;
 
 export interface RecordOutcome {
   readonly sqsMessageId: string;
@@ -72,6 +76,13 @@ export interface RecordOutcome {
   readonly cached?: boolean;
   /** InFlight: how long the other owner's lease still runs. */
   readonly leaseRemainingMs?: number;
+  /**
+   * With `storeResult`: the handler's return value (through JSON), on Processed, and on a Duplicate from the DONE
+   * record. Undefined when the handler returned nothing, or the record predates `storeResult`.
+   */
+  readonly result?: unknown;
+  /** The messageId was claimed with another payload: both SHA-256 fingerprints (hex). Parked, or only counted. */
+  readonly payloadMismatch?: { readonly storedFingerprint: string; readonly receivedFingerprint: string };
 }
 
 export interface BatchReport {

@@ -1,12 +1,15 @@
 import type { SQSRecord } from 'aws-lambda';
 import { ACKNOWLEDGED_KINDS, type RecordOutcomeKind } from '../contract/index.js';
-import type { Claim, CommitEntry, CommitOutcome } from '../core/claim-results.js';
+import type { Claim, ClaimResult, CommitEntry, CommitOutcome } from '../core/claim-results.js';
 import {
   ConfigurationError,
   type MalformedMessageError,
   OnceflowError,
+  type PayloadMismatchError,
   ZombieCommitError,
 } from '../core/errors.js';
+import { payloadMismatch } from '../core/payload-fingerprint.js';
+import { decodeStoredResult } from '../core/stored-result.js';
 import type { BatchProcessorDependencies } from './batch-dependencies.js';
 import type { RecordOutcome } from './handler-contract.js';
 import type { RecordLease } from './record-lease.js';
@@ -25,8 +28,11 @@ export interface PendingCommit {
 /** What settling needs of the processor's dependencies. */
 export type SettlementDependencies = Pick<
   BatchProcessorDependencies,
-  'store' | 'deadLetters' | 'doneCache' | 'logger'
+  'store' | 'deadLetters' | 'doneCache' | 'logger' | 'payloadMismatch'
 >;
+
+/** A claim the store refused: the id is DONE, or leased by someone else. */
+export type Refusal = Exclude<ClaimResult, { kind: 'Claimed' }>;
 
 /**
  * Decides what becomes of a record once its fate is known: acknowledged, parked in the DLQ, or returned to the
@@ -37,18 +43,19 @@ export class Settlement {
 
   /** Turns a commit outcome into the record's outcome: parks what is permanent, releases what is retryable. */
   async settle(pending: PendingCommit, outcome: CommitOutcome | undefined): Promise<RecordOutcome> {
-    const { record, message, claim } = pending;
+    const { record, message, claim, entry } = pending;
     const { messageId } = message;
     const takeover = claim?.takeover ?? false;
     switch (outcome?.kind) {
       case 'Committed':
-        this.deps.doneCache.set(messageId, true);
-        return outcomeFor(record, messageId, 'Processed', { takeover });
+        this.deps.doneCache.set(doneCacheKey(messageId, entry.payloadFingerprint), true);
+        return outcomeFor(record, messageId, 'Processed', {
+          takeover,
+          result: decodeStoredResult(entry.storedResult),
+        });
       case 'Duplicate':
-        this.deps.doneCache.set(messageId, true);
-        return outcomeFor(record, messageId, 'Duplicate');
       case 'InFlight':
-        return outcomeFor(record, messageId, 'InFlight', { leaseRemainingMs: outcome.leaseRemainingMs });
+        return this.refused(record, entry.payloadFingerprint, outcome);
       case 'Failed':
         if (outcome.error instanceof ZombieCommitError) {
           this.deps.logger.warn('Zombie commit rejected: the lease was taken over; nothing was applied', {
@@ -62,6 +69,58 @@ export class Settlement {
       case undefined:
         return outcomeFor(record, messageId, 'Retried', { reason: 'no commit outcome' });
     }
+  }
+
+  /**
+   * A claim (or an optimistic commit) refused: a duplicate of a DONE record, handed its stored result, or in flight
+   * elsewhere. When the record was claimed with another payload it is a payload mismatch instead.
+   */
+  async refused(
+    record: SQSRecord,
+    fingerprint: string | undefined,
+    refusal: Refusal,
+  ): Promise<RecordOutcome> {
+    const { messageId } = refusal.record;
+    const mismatch = fingerprint === undefined ? undefined : payloadMismatch(refusal.record, fingerprint);
+    const outcome =
+      refusal.kind === 'Duplicate'
+        ? outcomeFor(record, messageId, 'Duplicate', { result: decodeStoredResult(refusal.record.result) })
+        : outcomeFor(record, messageId, 'InFlight', {
+            reason: `leased by ${refusal.record.owner ?? 'another consumer'} for ${refusal.leaseRemainingMs} ms more`,
+            leaseRemainingMs: refusal.leaseRemainingMs,
+          });
+    if (mismatch !== undefined) return this.mismatched(record, mismatch, outcome);
+    if (refusal.kind === 'Duplicate') this.deps.doneCache.set(doneCacheKey(messageId, fingerprint), true);
+    return outcome;
+  }
+
+  /**
+   * A delivery whose messageId was claimed with another payload: parked with both fingerprints, leaving the claim
+   * record as it is (it belongs to the first payload); or, with `payloadMismatch: 'count'`, logged and counted and
+   * otherwise treated as `otherwise` says (a duplicate, or in flight).
+   */
+  async mismatched(
+    record: SQSRecord,
+    error: PayloadMismatchError,
+    otherwise: RecordOutcome,
+  ): Promise<RecordOutcome> {
+    const { messageId, storedFingerprint, receivedFingerprint } = error;
+    const payloadMismatch = { storedFingerprint, receivedFingerprint };
+    if ((this.deps.payloadMismatch ?? 'park') === 'count') {
+      this.deps.logger.warn(
+        'Payload mismatch: same messageId, another payload; not parked (payloadMismatch: count)',
+        {
+          messageId,
+          ...payloadMismatch,
+        },
+      );
+      return { ...otherwise, payloadMismatch };
+    }
+    const parked = await this.park(record, messageId, error.message, error.name, undefined, {
+      alwaysSend: true,
+      leaveClaim: true,
+    });
+    return { ...parked, payloadMismatch };
   }
 
   /** A permanent error parks the message; anything else releases the lease and returns it to the queue. */
@@ -127,7 +186,7 @@ export class Settlement {
     reason: string,
     type: string,
     claim: Claim | undefined,
-    options: { alwaysSend?: boolean } = {},
+    options: { alwaysSend?: boolean; leaveClaim?: boolean } = {},
   ): Promise<RecordOutcome> {
     const { deadLetters, store, logger } = this.deps;
     if (deadLetters === undefined) {
@@ -142,12 +201,11 @@ export class Settlement {
         reason: `not parked (no DLQ configured): ${reason}`,
       });
     }
-    if (messageId !== undefined) {
+    if (messageId !== undefined && options.leaveClaim !== true) {
       try {
         const parked = await store.park(messageId, reason, claim);
         // Someone else committed this id meanwhile: the handler's verdict on a copy does not matter.
         if (parked.kind === 'NotParked' && parked.record?.status === 'DONE' && options.alwaysSend !== true) {
-          this.deps.doneCache.set(messageId, true);
           return outcomeFor(record, messageId, 'Duplicate');
         }
       } catch (error) {
@@ -179,6 +237,7 @@ export function copyOutcome(copy: SQSRecord, original: RecordOutcome | undefined
   if (original !== undefined && ACKNOWLEDGED_KINDS.has(original.kind)) {
     return outcomeFor(copy, original.messageId, 'Duplicate', {
       reason: 'same messageId earlier in the batch',
+      result: original.result,
     });
   }
   return outcomeFor(copy, original?.messageId, 'Retried', {
@@ -191,7 +250,13 @@ export function outcomeFor(
   record: SQSRecord,
   messageId: string | undefined,
   kind: RecordOutcomeKind,
-  details: { reason?: string; takeover?: boolean; cached?: boolean; leaseRemainingMs?: number } = {},
+  details: {
+    reason?: string;
+    takeover?: boolean;
+    cached?: boolean;
+    leaseRemainingMs?: number;
+    result?: unknown;
+  } = {},
 ): RecordOutcome {
   return {
     sqsMessageId: record.messageId,
@@ -201,7 +266,16 @@ export function outcomeFor(
     ...(details.reason === undefined ? {} : { reason: details.reason }),
     ...(details.cached === true ? { cached: true } : {}),
     ...(details.leaseRemainingMs === undefined ? {} : { leaseRemainingMs: details.leaseRemainingMs }),
+    ...(details.result === undefined ? {} : { result: details.result }),
   };
+}
+
+/**
+ * The warm-container cache's key of a DONE message: its id and its payload's fingerprint, so only the same id with
+ * the same payload is answered from the cache; another payload goes to the claims table and meets the mismatch.
+ */
+export function doneCacheKey(messageId: string, fingerprint: string | undefined): string {
+  return fingerprint === undefined ? messageId : `${messageId}\u0000${fingerprint}`;
 }
 
 /** Permanent: the handler said so (PermanentError), or Onceflow knows retrying cannot help. */

@@ -1,5 +1,6 @@
 import type { SQSRecord } from 'aws-lambda';
-import { parseWireBody, type WireMessage } from '../core/wire-message.js';
+import type { WireMessage } from '../core/wire-message.js';
+import { type MessageSource, MessageSources, readFromSource } from './message-source.js';
 
 /** A received message, as the handler sees it. */
 export interface OnceflowMessage<Payload = unknown> extends WireMessage<Payload> {
@@ -9,10 +10,15 @@ export interface OnceflowMessage<Payload = unknown> extends WireMessage<Payload>
   readonly sqsMessageId: string;
 }
 
-/** Decodes an SQS record; throws MalformedMessageError (with the messageId when there is a valid one). */
-export function readMessage(record: SQSRecord): OnceflowMessage {
+const WIRE_FORMAT = MessageSources.onceflow();
+
+/**
+ * Decodes an SQS record with its source (the wire format by default); throws MalformedMessageError (with the
+ * messageId when there is a valid one).
+ */
+export function readMessage(record: SQSRecord, source: MessageSource = WIRE_FORMAT): OnceflowMessage {
   return {
-    ...parseWireBody(record.body),
+    ...readFromSource(record, source),
     receiveCount: Number(record.attributes?.ApproximateReceiveCount ?? 1),
     sqsMessageId: record.messageId,
   };

@@ -29,7 +29,7 @@ export interface ConsumerFixture {
   ): ReturnType<typeof exactlyOnce>;
   send(payments: readonly (Partial<SentPayment> & { body?: string; groupId?: string })[]): Promise<void>;
   /** One poll as the Lambda event source mapping does it: receive, invoke, delete the acknowledged records. */
-  poll(consumer: ExactlyOnceHandler): Promise<PollResult<BatchReport>>;
+  poll(consumer: Pick<ExactlyOnceHandler, 'processBatch'>): Promise<PollResult<BatchReport>>;
   /** Receives what is visible (up to 10) as the Lambda event would carry it, invoking nothing. */
   receive(): Promise<SQSEvent>;
   /** Makes these records visible again now, as if their visibility timeout (or a deferral) had passed. */

@@ -12,7 +12,7 @@ describe('ExactlyOnceConsumer alarms', () => {
   const alarms = template.findResources('AWS::CloudWatch::Alarm');
 
   it('treats missing data as not breaching on every alarm, on purpose', () => {
-    expect(Object.keys(alarms)).toHaveLength(9);
+    expect(Object.keys(alarms)).toHaveLength(10);
     for (const alarm of Object.values(alarms)) {
       expect(alarm.Properties.TreatMissingData).toBe('notBreaching');
       expect(alarm.Properties.ComparisonOperator).toBe('GreaterThanThreshold');
@@ -26,6 +26,7 @@ describe('ExactlyOnceConsumer alarms', () => {
     ['Throttles', 'AWS/Lambda', 0, 'Sum'],
     [METRIC.parked, METRICS_NAMESPACE, 0, 'Sum'],
     [METRIC.zombieRejected, METRICS_NAMESPACE, 0, 'Sum'],
+    [METRIC.payloadMismatch, METRICS_NAMESPACE, 0, 'Sum'],
   ])('alarms when %s (%s) goes above %d', (metricName, namespace, threshold, statistic) => {
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       MetricName: metricName,
@@ -109,10 +110,10 @@ describe('ExactlyOnceConsumer outbox', () => {
     const alarms = t.findResources('AWS::CloudWatch::Alarm');
 
     it('adds three relay alarms, missing data not breaching on purpose', () => {
-      expect(Object.keys(alarms)).toHaveLength(12);
+      expect(Object.keys(alarms)).toHaveLength(13);
       for (const alarm of Object.values(alarms))
         expect(alarm.Properties.TreatMissingData).toBe('notBreaching');
-      expect(withOutbox.consumer.alarms.all).toHaveLength(12);
+      expect(withOutbox.consumer.alarms.all).toHaveLength(13);
     });
 
     it.each([

@@ -172,6 +172,33 @@ describe('ExactlyOnceConsumer synth-time invariants', () => {
     );
   });
 
+  it('refuses provisioned pollers with a maximum concurrency, and poller counts Lambda would reject', () => {
+    const error = configurationError(() => ({
+      maxConcurrency: 20,
+      provisionedPollers: { minimumPollers: 1, maximumPollers: 2001 },
+    }));
+    expect(error.message).toBe(
+      header(3) +
+        '1. maxConcurrency (20) is set with provisionedPollers, and Lambda refuses a maximum concurrency on an SQS ' +
+        'event source mapping in provisioned mode. Fix: remove maxConcurrency and bound concurrency with ' +
+        'provisionedPollers.maximumPollers.\n' +
+        '2. provisionedPollers.minimumPollers (1) is outside 2..200, the range Lambda accepts for SQS. Fix: set it ' +
+        'between 2 and 200.\n' +
+        '3. provisionedPollers.maximumPollers (2001) is outside 2..2000, the range Lambda accepts for SQS. Fix: set ' +
+        'it between 2 and 2000.',
+    );
+  });
+
+  it('refuses fewer maximum pollers than minimum pollers', () => {
+    const error = configurationError(() => ({
+      provisionedPollers: { minimumPollers: 10, maximumPollers: 5 },
+    }));
+    expect(error.message).toBe(
+      `${HEADER_ONE}1. provisionedPollers.maximumPollers (5) is below minimumPollers (10). Fix: raise ` +
+        'maximumPollers to at least minimumPollers.',
+    );
+  });
+
   it('refuses FIFO batches above 10 and batching windows on FIFO queues', () => {
     const error = configurationError(() => ({
       fifo: true,

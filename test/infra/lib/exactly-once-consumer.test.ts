@@ -142,6 +142,14 @@ describe('ExactlyOnceConsumer event source mapping', () => {
       ScalingConfig: { MaximumConcurrency: 50 },
     });
   });
+
+  it('sets provisioned mode with the pollers given, and no maximum concurrency beside it', () => {
+    const { template: t } = synth({ provisionedPollers: { minimumPollers: 5 } });
+    t.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      ProvisionedPollerConfig: { MinimumPollers: 5, MaximumPollers: 200 },
+      ScalingConfig: Match.absent(),
+    });
+  });
 });
 
 describe('ExactlyOnceConsumer permissions', () => {

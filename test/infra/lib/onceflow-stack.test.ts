@@ -182,7 +182,7 @@ describe('OnceflowStack', () => {
       stackWithContext({ 'onceflow:alarmTopicArn': arn }).findResources('AWS::CloudWatch::Alarm'),
     );
     // 9 per consumer, and 3 for the ledger's outbox relay.
-    expect(alarms).toHaveLength(9 + 3 + 9);
+    expect(alarms).toHaveLength(10 + 3 + 10);
     for (const alarm of alarms) expect(alarm.Properties.AlarmActions).toEqual([arn]);
   });
 

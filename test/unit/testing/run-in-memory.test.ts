@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { exactlyOnce, type MessageHandler, PermanentError } from '../../../lambda/index.js';
+import {
+  exactlyOnce,
+  type MessageHandler,
+  PermanentError,
+  type StandardSchemaV1,
+} from '../../../lambda/index.js';
 import { MemoryClaimStore } from '../../../testing/memory-claim-store.js';
 import { runInMemory } from '../../../testing/run-in-memory.js';
 import { IN_MEMORY_QUEUE_ARN, sqsEvent } from '../../../testing/sqs-event.js';
@@ -25,6 +30,45 @@ function recordingHandler() {
 }
 
 describe('runInMemory', () => {
+  it('applies the handler options of the issue-14 features: schema, payload mismatch, stored result', async () => {
+    const schema: StandardSchemaV1<unknown, Order> = {
+      '~standard': {
+        version: 1,
+        vendor: 'test',
+        validate: (value: unknown) =>
+          typeof value === 'object' && value !== null && 'amountCents' in value
+            ? { value: { amountCents: Number(value.amountCents) } }
+            : { issues: [{ message: 'amountCents is required' }] },
+      },
+    };
+    const handler = exactlyOnce((message) => ({ receipt: message.payload.amountCents }), {
+      schema,
+      storeResult: true,
+    });
+
+    const run = await runInMemory(
+      handler,
+      [
+        order('a', 1),
+        order('a', 2),
+        { body: JSON.stringify({ messageId: 'b', timestamp: 1, payload: {} }) },
+        order('a', 1),
+      ],
+      { batchSize: 1 },
+    );
+
+    expect(run.outcomes.map((o) => [o.messageId, o.kind, o.result])).toEqual([
+      ['a', 'Processed', { receipt: 1 }],
+      ['a', 'Parked', undefined],
+      ['b', 'Parked', undefined],
+      ['a', 'Duplicate', { receipt: 1 }],
+    ]);
+    expect(run.parked.map((parked) => parked.errorType)).toEqual([
+      'PayloadMismatchError',
+      'PayloadValidationError',
+    ]);
+  });
+
   it('runs a handler once per messageId, within a batch and across batches', async () => {
     const { calls, handler } = recordingHandler();
 

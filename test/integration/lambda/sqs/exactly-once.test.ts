@@ -340,7 +340,7 @@ describe('exactlyOnce on DynamoDB Local and the SQS emulator', () => {
         record(body('g2-1'), { MessageGroupId: 'g2' }),
         record(body('g1-2'), { MessageGroupId: 'g1' }),
         record(body('g1-3'), { MessageGroupId: 'g1' }),
-      ],
+      ].map((r) => ({ ...r, eventSourceARN: `${r.eventSourceARN}.fifo` })),
     };
 
     const report = await fixture.consumer({ handler }).processBatch(event);

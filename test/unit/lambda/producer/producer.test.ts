@@ -16,6 +16,21 @@ const producer = new OnceflowProducer({ sqs, queueUrl: 'q', maxAttempts: 3, slee
 beforeEach(() => mock.reset());
 
 describe('OnceflowProducer', () => {
+  it.each([
+    ['a FIFO queue: the ordering group, with the messageId as deduplication id', 'orders.fifo', 'm1'],
+    ['a standard (fair) queue: the tenant key, with no deduplication id', 'orders', undefined],
+  ])('sends groupId as the MessageGroupId of %s', async (_name, queueUrl, deduplicationId) => {
+    mock.on(SendMessageBatchCommand).resolves({ Failed: [] });
+
+    await new OnceflowProducer({ sqs, queueUrl, sleep: noSleep }).send([
+      { messageId: 'm1', payload: 1, groupId: 'tenant-a' },
+    ]);
+
+    const [entry] = mock.commandCalls(SendMessageBatchCommand)[0]?.args[0].input.Entries ?? [];
+    expect(entry?.MessageGroupId).toBe('tenant-a');
+    expect(entry?.MessageDeduplicationId).toBe(deduplicationId);
+  });
+
   it('sends in batches of 10', async () => {
     mock.on(SendMessageBatchCommand).resolves({ Failed: [] });
 
