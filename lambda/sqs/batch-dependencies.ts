@@ -4,6 +4,7 @@ import type { ProcessingMode } from '../contract/index.js';
 import type { ClaimStore } from '../core/claim-store.js';
 import type { DeadLetterQueue } from './dead-letter-queue.js';
 import type { MessageHandler, MetricsSink } from './handler-contract.js';
+import type { PayloadResolver } from './payload-resolver.js';
 import type { SourceQueue } from './source-queue.js';
 
 /** What the processor needs of a claim store: `ClaimStore` on DynamoDB, or the test kit's in-memory store. */
@@ -34,4 +35,6 @@ export interface BatchProcessorDependencies {
   readonly visibilityTimeoutSeconds: number | undefined;
   /** Where ctx.outbox stages its items; ctx.outbox.send throws without one. */
   readonly outboxTableName: string | undefined;
+  /** Reads a large payload's manifest back into the payload before the handler runs. @default none: payloads as sent */
+  readonly payloads?: Pick<PayloadResolver, 'resolve'>;
 }

@@ -196,7 +196,9 @@ export class BatchProcessor {
     const context = this.newContext(tx, message, claim, invocation.lambdaContext, lease, logger);
     let run: Awaited<ReturnType<RecordLease['run']>>;
     try {
-      run = await lease.run(() => this.deps.handler(message, context));
+      run = await lease.run(async () =>
+        this.deps.handler((await this.deps.payloads?.resolve(message, context.signal)) ?? message, context),
+      );
     } catch (error) {
       return { outcome: await this.settlement.recordFailed(record, message, error, claim) };
     }

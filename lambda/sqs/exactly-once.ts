@@ -21,6 +21,7 @@ import { ConfigurationError } from '../core/errors.js';
 import { BatchProcessor } from './batch-processor.js';
 import { DeadLetterQueue } from './dead-letter-queue.js';
 import type { BatchReport, MessageHandler, MetricsSink } from './handler-contract.js';
+import { type LargePayloadReadOptions, PayloadResolver } from './payload-resolver.js';
 import { queueUrlFromArn, SourceQueue } from './source-queue.js';
 
 /**
@@ -71,6 +72,8 @@ export interface ExactlyOnceOptions {
   readonly heartbeat?: boolean;
   /** Where unset settings are read from. @default process.env */
   readonly environment?: EnvironmentVariables;
+  /** Payloads the producer sent as a manifest (its `largePayloads`). @default read and verified before the handler runs */
+  readonly largePayloads?: LargePayloadReadOptions;
 }
 
 /** The Lambda handler `exactlyOnce` returns; `processBatch` also tells each record's outcome. */
@@ -170,6 +173,8 @@ async function startProcessor(handler: MessageHandler, options: ExactlyOnceOptio
   await checkClaimsTable(dynamoDb, config.tableName, config.tableNameSource);
   const sqs = options.sqs ?? defaultSqsClient();
   const clock = options.clock ?? Date.now;
+  const metrics =
+    options.metrics ?? new Metrics({ namespace: METRICS_NAMESPACE, serviceName: config.serviceName });
   return new BatchProcessor({
     store: new ClaimStore({
       tableName: config.tableName,
@@ -190,13 +195,13 @@ async function startProcessor(handler: MessageHandler, options: ExactlyOnceOptio
     ),
     doneCache: new LRUCache<string, true>({ max: config.doneCacheSize }),
     logger,
-    metrics:
-      options.metrics ?? new Metrics({ namespace: METRICS_NAMESPACE, serviceName: config.serviceName }),
+    metrics,
     concurrency: config.concurrency,
     heartbeat: config.heartbeat,
     maxReceiveCount: config.maxReceiveCount,
     visibilityTimeoutSeconds: config.visibilityTimeoutSeconds,
     clock,
     outboxTableName: config.outboxTableName,
+    payloads: new PayloadResolver(options.largePayloads ?? {}, metrics),
   });
 }

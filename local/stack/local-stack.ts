@@ -169,6 +169,7 @@ export function serverEnvironment(
     AWS_ENDPOINT_URL_DYNAMODB: stack.dynamoDbEndpoint,
     AWS_ENDPOINT_URL_DYNAMODB_STREAMS: stack.dynamoDbEndpoint,
     AWS_ENDPOINT_URL_SQS: stack.sqsEndpoint,
+    AWS_ENDPOINT_URL_S3: stack.sqsEndpoint,
     AWS_REGION: LOCAL_AWS_CONFIG.region,
     AWS_ACCESS_KEY_ID: LOCAL_AWS_CONFIG.credentials.accessKeyId,
     AWS_SECRET_ACCESS_KEY: LOCAL_AWS_CONFIG.credentials.secretAccessKey,

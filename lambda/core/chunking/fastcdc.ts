@@ -53,7 +53,9 @@ export function checkChunkingOptions(options: ChunkingOptions): void {
     }
   }
   if (!(minBytes <= avgBytes && avgBytes <= maxBytes)) {
-    throw new RangeError(`chunking needs minBytes <= avgBytes <= maxBytes; got ${minBytes}, ${avgBytes}, ${maxBytes}.`);
+    throw new RangeError(
+      `chunking needs minBytes <= avgBytes <= maxBytes; got ${minBytes}, ${avgBytes}, ${maxBytes}.`,
+    );
   }
   if (2 ** Math.round(Math.log2(avgBytes)) !== avgBytes) {
     throw new RangeError(`chunking avgBytes must be a power of two; got ${avgBytes}.`);

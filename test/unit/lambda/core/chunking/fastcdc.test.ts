@@ -2,8 +2,8 @@ import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import {
   type ChunkingOptions,
-  chunkBoundaries,
   checkChunkingOptions,
+  chunkBoundaries,
   fixedBoundaries,
   GEAR,
 } from '../../../../../lambda/core/chunking/fastcdc.js';
@@ -78,9 +78,15 @@ describe('FastCDC chunking', () => {
   });
 
   it.each([
-    ['an insertion', (d: Uint8Array) => concat(d.subarray(0, 300_000), randomBytes(37, 'ins'), d.subarray(300_000))],
+    [
+      'an insertion',
+      (d: Uint8Array) => concat(d.subarray(0, 300_000), randomBytes(37, 'ins'), d.subarray(300_000)),
+    ],
     ['a deletion', (d: Uint8Array) => concat(d.subarray(0, 300_000), d.subarray(300_123))],
-    ['an overwrite', (d: Uint8Array) => concat(d.subarray(0, 300_000), randomBytes(50, 'ow'), d.subarray(300_050))],
+    [
+      'an overwrite',
+      (d: Uint8Array) => concat(d.subarray(0, 300_000), randomBytes(50, 'ow'), d.subarray(300_050)),
+    ],
   ])('re-cuts only the chunks around %s: the boundaries after it come back', (_, edit) => {
     const original = randomBytes(2 * 1024 * 1024, 'resync');
     const before = chunks(original, SMALL);
@@ -97,7 +103,11 @@ describe('FastCDC chunking', () => {
     const original = randomBytes(1024 * 1024, 'fixed');
     const edited = concat(original.subarray(0, 100_000), new Uint8Array([1]), original.subarray(100_000));
     const hashes = (d: Uint8Array) =>
-      [...fixedBoundaries(d, 8192)].map(([o, l]) => createHash('sha256').update(d.subarray(o, o + l)).digest('hex'));
+      [...fixedBoundaries(d, 8192)].map(([o, l]) =>
+        createHash('sha256')
+          .update(d.subarray(o, o + l))
+          .digest('hex'),
+      );
     const known = new Set(hashes(original));
     const reused = hashes(edited).filter((hash) => known.has(hash)).length;
     expect(reused).toBe(Math.floor(100_000 / 8192));
@@ -105,8 +115,14 @@ describe('FastCDC chunking', () => {
 
   it.each([
     [{ minBytes: 10, avgBytes: 1024, maxBytes: 4096 }, 'chunking minBytes must be an integer >= 64; got 10.'],
-    [{ minBytes: 4096, avgBytes: 1024, maxBytes: 8192 }, 'chunking needs minBytes <= avgBytes <= maxBytes; got 4096, 1024, 8192.'],
-    [{ minBytes: 512, avgBytes: 1000, maxBytes: 8192 }, 'chunking avgBytes must be a power of two; got 1000.'],
+    [
+      { minBytes: 4096, avgBytes: 1024, maxBytes: 8192 },
+      'chunking needs minBytes <= avgBytes <= maxBytes; got 4096, 1024, 8192.',
+    ],
+    [
+      { minBytes: 512, avgBytes: 1000, maxBytes: 8192 },
+      'chunking avgBytes must be a power of two; got 1000.',
+    ],
   ])('refuses bad bounds %j with one clear line', (options, message) => {
     expect(() => checkChunkingOptions(options)).toThrow(new RangeError(message));
   });
