@@ -31,6 +31,8 @@ export interface ConsumerAlarmThresholds {
   readonly maxZombieRejectedPerPeriod?: number;
   /** Takeovers per processed message, in percent, before alarming. @default 5 */
   readonly maxTakeoverPercent?: number;
+  /** Messages parked because their large payload was missing or corrupt, per period (only with largePayloads). @default 0 */
+  readonly maxPayloadErrorsPerPeriod?: number;
   /** Failed outbox relay invocations per period before alarming (only with an outbox). @default 0 */
   readonly relayMaxErrorsPerPeriod?: number;
   /**
@@ -120,6 +122,18 @@ const CONSUMER_ALARMS = [
   },
 ] as const satisfies readonly AlarmDefinition<ConsumerMetrics>[];
 
+/** The alarm of large payloads, created after the consumer's when the consumer has a payload bucket. */
+const PAYLOAD_ALARMS = [
+  {
+    id: 'PayloadErrors',
+    metric: (m) => m.payloadErrors(),
+    threshold: (t) => t.maxPayloadErrorsPerPeriod,
+    description: (t) =>
+      `More than ${t.maxPayloadErrorsPerPeriod} messages per period parked because a large payload's chunk was ` +
+      'missing or did not match its hash: check the payload bucket lifecycle and the producers.',
+  },
+] as const satisfies readonly AlarmDefinition<ConsumerMetrics>[];
+
 /** The alarms of the outbox relay, created after the consumer's when the consumer has an outbox. */
 const RELAY_ALARMS = [
   {
@@ -152,6 +166,8 @@ type RelayAlarmId = (typeof RELAY_ALARMS)[number]['id'];
 
 export interface ConsumerAlarmsProps {
   readonly metrics: ConsumerMetrics;
+  /** Whether the consumer has a payload bucket: adds the PayloadErrors alarm. @default false */
+  readonly largePayloads?: boolean;
   /** @default - see ConsumerAlarmThresholds */
   readonly thresholds?: ConsumerAlarmThresholds;
   /** Topic notified when an alarm fires. @default - no action; the alarms only show in CloudWatch */
@@ -183,6 +199,8 @@ export class ConsumerAlarms extends Construct {
   readonly zombieRejected: Alarm;
   /** Many leases expire before commit: consumers crash or the lease is too short. */
   readonly takeoverRate: Alarm;
+  /** Messages parked for a missing or corrupt large payload; undefined without largePayloads. */
+  readonly payloadErrors: Alarm | undefined;
   /** The outbox relay failed whole invocations; undefined without an outbox. */
   readonly relayErrors: Alarm | undefined;
   /** The outbox relay is behind its stream: messages staged by committed handlers are not sent yet. */
@@ -198,6 +216,7 @@ export class ConsumerAlarms extends Construct {
     const relay = props.metrics.relay;
     const alarms = new Map([
       ...createAlarms(this, CONSUMER_ALARMS, props.metrics, thresholds),
+      ...(props.largePayloads === true ? createAlarms(this, PAYLOAD_ALARMS, props.metrics, thresholds) : []),
       ...(relay === undefined ? [] : createAlarms(this, RELAY_ALARMS, relay, thresholds)),
     ]);
     const consumerAlarm = (alarmId: ConsumerAlarmId): Alarm => {
@@ -217,6 +236,7 @@ export class ConsumerAlarms extends Construct {
     this.parked = consumerAlarm('Parked');
     this.zombieRejected = consumerAlarm('ZombieRejected');
     this.takeoverRate = consumerAlarm('TakeoverRate');
+    this.payloadErrors = alarms.get('PayloadErrors');
     this.relayErrors = relayAlarm('RelayErrors');
     this.relayIteratorAge = relayAlarm('RelayIteratorAge');
     this.relayDeadLetterQueueNotEmpty = relayAlarm('RelayDeadLetterQueueNotEmpty');
@@ -266,6 +286,7 @@ function resolveAlarmThresholds(thresholds: ConsumerAlarmThresholds = {}): Thres
     maxParkedPerPeriod: thresholds.maxParkedPerPeriod ?? d.maxParkedPerPeriod,
     maxZombieRejectedPerPeriod: thresholds.maxZombieRejectedPerPeriod ?? d.maxZombieRejectedPerPeriod,
     maxTakeoverPercent: thresholds.maxTakeoverPercent ?? d.maxTakeoverPercent,
+    maxPayloadErrorsPerPeriod: thresholds.maxPayloadErrorsPerPeriod ?? d.maxPayloadErrorsPerPeriod,
     relayMaxErrorsPerPeriod: thresholds.relayMaxErrorsPerPeriod ?? d.relayMaxErrorsPerPeriod,
     relayMaxIteratorAge: thresholds.relayMaxIteratorAge ?? d.relayMaxIteratorAge,
     relayDeadLetterQueueMaxVisibleMessages:
