@@ -1,4 +1,5 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { CreateBucketCommand } from '@aws-sdk/client-s3';
 import { CreateQueueCommand } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { Duration } from 'aws-cdk-lib';
@@ -9,6 +10,7 @@ import {
   createOutboxTable,
   createQueuePair,
   LOCAL_AWS_CONFIG,
+  localS3Client,
   localSqsClient,
   type QueuePair,
   startDynamoDbLocal,
@@ -47,6 +49,8 @@ export interface LocalStackResources {
   readonly visibilityTimeoutSeconds: number;
   readonly dedupWindowSeconds: number;
   readonly batchSize: number;
+  /** The emulator's S3 bucket where large payloads' chunks go (fauxqs serves S3 on the SQS endpoint). */
+  readonly payloadBucket: string;
 }
 
 export interface LocalStack extends LocalStackResources {
@@ -83,7 +87,12 @@ export async function startLocalStack(prefix = 'onceflow'): Promise<LocalStack> 
     const settings = LOCAL_CONSUMER_SETTINGS;
     const tables = await createTables(dynamoDb, prefix);
     const queues = await createQueues(sqs, prefix);
+    const payloadBucket = `${prefix}-payloads`;
+    const s3 = localS3Client(sqsLocal.endpoint);
+    await s3.send(new CreateBucketCommand({ Bucket: payloadBucket }));
+    s3.destroy();
     return {
+      payloadBucket,
       dynamoDbEndpoint: dynamoDbLocal.endpoint,
       sqsEndpoint: sqsLocal.endpoint,
       ...tables,

@@ -20,7 +20,8 @@ export interface OffloadStats {
 }
 
 export interface OffloadOptions {
-  readonly store: S3ChunkStore;
+  /** Where chunks go: S3 (`S3ChunkStore`), or a counting store in the bench. */
+  readonly store: Pick<S3ChunkStore, 'bucket' | 'presence' | 'put'>;
   readonly keyPrefix?: string;
   readonly chunking?: ChunkingOptions;
   /** Chunk uploads (and existence checks) in flight at once. @default 8 */
