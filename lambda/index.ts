@@ -26,6 +26,23 @@ export {
   toConsumerEnvironment,
   toRelayEnvironment,
 } from './contract/index.js';
+export {
+  type ChunkingOptions,
+  chunkBoundaries,
+  DEFAULT_CHUNKING,
+} from './core/chunking/fastcdc.js';
+export {
+  DEFAULT_LARGE_PAYLOAD_THRESHOLD_BYTES,
+  type LargePayloadStats,
+  type LargePayloadWriteOptions,
+} from './core/chunking/large-payload-writer.js';
+export {
+  isPayloadManifest,
+  MANIFEST_MARKER,
+  type ManifestChunk,
+  type PayloadManifest,
+} from './core/chunking/manifest.js';
+export { DEFAULT_CHUNK_REUSE_MAX_AGE_MS } from './core/chunking/payload-offload.js';
 export { type ClaimRecord, ClaimStatus, toClaimRecord } from './core/claim-record.js';
 export type { Claim, ClaimResult } from './core/claim-results.js';
 export { ClaimStore, type ClaimStoreOptions } from './core/claim-store.js';
@@ -38,7 +55,10 @@ export {
   MalformedMessageError,
   MessageIdValidationError,
   OnceflowError,
+  PayloadCorruptError,
   PayloadMismatchError,
+  PayloadStoreUnavailableError,
+  PayloadUnavailableError,
   PayloadValidationError,
   PermanentError,
   StagedWriteConditionFailedError,
@@ -86,5 +106,10 @@ export {
   type SnsFieldPaths,
   type SourcedMessage,
 } from './sqs/message-source.js';
+export {
+  type LargePayloadReadOptions,
+  type PayloadStreamOptions,
+  payloadStream,
+} from './sqs/payload-resolver.js';
 export type { StandardSchemaV1 } from './sqs/payload-schema.js';
 export type { OnceflowMessage } from './sqs/wire-format.js';

@@ -33,6 +33,8 @@ export interface ConsumerAlarmThresholds {
   readonly maxPayloadMismatchesPerPeriod?: number;
   /** Takeovers per processed message, in percent, before alarming. @default 5 */
   readonly maxTakeoverPercent?: number;
+  /** Messages parked because their large payload was missing or corrupt, per period (only with largePayloads). @default 0 */
+  readonly maxPayloadErrorsPerPeriod?: number;
   /** Failed outbox relay invocations per period before alarming (only with an outbox). @default 0 */
   readonly relayMaxErrorsPerPeriod?: number;
   /**
@@ -129,6 +131,18 @@ const CONSUMER_ALARMS = [
   },
 ] as const satisfies readonly AlarmDefinition<ConsumerMetrics>[];
 
+/** The alarm of large payloads, created after the consumer's when the consumer has a payload bucket. */
+const PAYLOAD_ALARMS = [
+  {
+    id: 'PayloadErrors',
+    metric: (m) => m.payloadErrors(),
+    threshold: (t) => t.maxPayloadErrorsPerPeriod,
+    description: (t) =>
+      `More than ${t.maxPayloadErrorsPerPeriod} messages per period parked because a large payload's chunk was ` +
+      'missing or did not match its hash: check the payload bucket lifecycle and the producers.',
+  },
+] as const satisfies readonly AlarmDefinition<ConsumerMetrics>[];
+
 /** The alarms of the outbox relay, created after the consumer's when the consumer has an outbox. */
 const RELAY_ALARMS = [
   {
@@ -161,6 +175,8 @@ type RelayAlarmId = (typeof RELAY_ALARMS)[number]['id'];
 
 export interface ConsumerAlarmsProps {
   readonly metrics: ConsumerMetrics;
+  /** Whether the consumer has a payload bucket: adds the PayloadErrors alarm. @default false */
+  readonly largePayloads?: boolean;
   /** @default - see ConsumerAlarmThresholds */
   readonly thresholds?: ConsumerAlarmThresholds;
   /** Topic notified when an alarm fires. @default - no action; the alarms only show in CloudWatch */
@@ -194,6 +210,8 @@ export class ConsumerAlarms extends Construct {
   readonly takeoverRate: Alarm;
   /** A messageId came again with another payload (parked, or counted with `payloadMismatch: 'count'`). */
   readonly payloadMismatch: Alarm;
+  /** Messages parked for a missing or corrupt large payload; undefined without largePayloads. */
+  readonly payloadErrors: Alarm | undefined;
   /** The outbox relay failed whole invocations; undefined without an outbox. */
   readonly relayErrors: Alarm | undefined;
   /** The outbox relay is behind its stream: messages staged by committed handlers are not sent yet. */
@@ -209,6 +227,7 @@ export class ConsumerAlarms extends Construct {
     const relay = props.metrics.relay;
     const alarms = new Map([
       ...createAlarms(this, CONSUMER_ALARMS, props.metrics, thresholds),
+      ...(props.largePayloads === true ? createAlarms(this, PAYLOAD_ALARMS, props.metrics, thresholds) : []),
       ...(relay === undefined ? [] : createAlarms(this, RELAY_ALARMS, relay, thresholds)),
     ]);
     const consumerAlarm = (alarmId: ConsumerAlarmId): Alarm => {
@@ -229,6 +248,7 @@ export class ConsumerAlarms extends Construct {
     this.zombieRejected = consumerAlarm('ZombieRejected');
     this.takeoverRate = consumerAlarm('TakeoverRate');
     this.payloadMismatch = consumerAlarm('PayloadMismatch');
+    this.payloadErrors = alarms.get('PayloadErrors');
     this.relayErrors = relayAlarm('RelayErrors');
     this.relayIteratorAge = relayAlarm('RelayIteratorAge');
     this.relayDeadLetterQueueNotEmpty = relayAlarm('RelayDeadLetterQueueNotEmpty');
@@ -280,6 +300,7 @@ function resolveAlarmThresholds(thresholds: ConsumerAlarmThresholds = {}): Thres
     maxPayloadMismatchesPerPeriod:
       thresholds.maxPayloadMismatchesPerPeriod ?? d.maxPayloadMismatchesPerPeriod,
     maxTakeoverPercent: thresholds.maxTakeoverPercent ?? d.maxTakeoverPercent,
+    maxPayloadErrorsPerPeriod: thresholds.maxPayloadErrorsPerPeriod ?? d.maxPayloadErrorsPerPeriod,
     relayMaxErrorsPerPeriod: thresholds.relayMaxErrorsPerPeriod ?? d.relayMaxErrorsPerPeriod,
     relayMaxIteratorAge: thresholds.relayMaxIteratorAge ?? d.relayMaxIteratorAge,
     relayDeadLetterQueueMaxVisibleMessages:

@@ -306,6 +306,44 @@ function provisionedPollerViolations(s: ConsumerTimingSettings): string[] {
   return violations;
 }
 
+/** The lifetime a chunk needs after a message that uses it is sent: every copy and redrive must still read it. */
+export function requiredChunkLifetime(s: ConsumerTimingSettings, chunkReuseMaxAge: Duration): Duration {
+  const dlqRetention = s.deadLetterQueue?.retentionPeriod ?? MAX_RETENTION_PERIOD;
+  return s.dedupWindow.plus(s.retentionPeriod).plus(dlqRetention).plus(chunkReuseMaxAge);
+}
+
+/**
+ * Large payloads: a chunk is reused by messages sent up to `chunkReuseMaxAge` after it was put, and each of them may
+ * come back (a duplicate, a redrive from the DLQ) until the dedup window, the queue's and the DLQ's retention have
+ * passed. The bucket's expiration must outlast all of it.
+ */
+export function findLargePayloadViolations(
+  s: ConsumerTimingSettings,
+  largePayloads: { readonly chunkExpiration: Duration; readonly chunkReuseMaxAge: Duration } | undefined,
+): string[] {
+  if (largePayloads === undefined) return [];
+  const { chunkExpiration, chunkReuseMaxAge } = largePayloads;
+  const violations: string[] = [];
+  if (!Number.isInteger(chunkExpiration.toHours({ integral: false }) / 24) || seconds(chunkExpiration) <= 0) {
+    violations.push(
+      `largePayloads.chunkExpiration (${human(chunkExpiration)}) is not a whole number of days, and S3 lifecycle ` +
+        'rules expire objects in whole days. Fix: give it in Duration.days.',
+    );
+  }
+  const minimum = requiredChunkLifetime(s, chunkReuseMaxAge);
+  if (seconds(chunkExpiration) < seconds(minimum)) {
+    const dlqRetention = s.deadLetterQueue?.retentionPeriod ?? MAX_RETENTION_PERIOD;
+    violations.push(
+      `largePayloads.chunkExpiration (${human(chunkExpiration)}) is shorter than dedupWindow ` +
+        `(${human(s.dedupWindow)}) + the source queue's retention (${human(s.retentionPeriod)}) + the dead-letter ` +
+        `queue's retention (${human(dlqRetention)}) + chunkReuseMaxAge (${human(chunkReuseMaxAge)}) = ` +
+        `${human(minimum)}; a duplicate or a redrive could find its payload's chunks expired and be parked. ` +
+        `Fix: set chunkExpiration to at least ${human(minimum)}, or leave it out.`,
+    );
+  }
+  return violations;
+}
+
 const isIntegerIn = (value: number, min: number, max: number): boolean =>
   Number.isInteger(value) && value >= min && value <= max;
 const seconds = (duration: Duration): number => duration.toSeconds({ integral: false });

@@ -77,6 +77,11 @@ export class ConsumerMetrics {
     return this.runtimeCount(METRIC.parked);
   }
 
+  /** Large payloads that could not be read or failed their hashes; each such message is parked (Count). */
+  payloadErrors(): Metric {
+    return this.runtimeCount(METRIC.payloadErrors);
+  }
+
   /** Records returned to the queue after a retryable error (Count). */
   retried(): Metric {
     return this.runtimeCount(METRIC.retried);

@@ -78,6 +78,7 @@ export const ALARM_DEFAULTS = {
   maxZombieRejectedPerPeriod: 0,
   maxPayloadMismatchesPerPeriod: 0,
   maxTakeoverPercent: 5,
+  maxPayloadErrorsPerPeriod: 0,
   relayMaxErrorsPerPeriod: 0,
   // Stream records wait behind a failing batch while Lambda retries it; minutes of age mean undelivered messages.
   relayMaxIteratorAge: Duration.minutes(5),

@@ -1,6 +1,6 @@
-import { type RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Duration, type RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { type Attribute, type ITable, Table } from 'aws-cdk-lib/aws-dynamodb';
-import type { Role } from 'aws-cdk-lib/aws-iam';
+import type { IGrantable, Role } from 'aws-cdk-lib/aws-iam';
 import { EventSourceMapping } from 'aws-cdk-lib/aws-lambda';
 import type { BundlingOptions, NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import type { LogGroup } from 'aws-cdk-lib/aws-logs';
@@ -17,7 +17,13 @@ import {
 import { ClaimsTable } from './claims-table.js';
 import { ConsumerAlarms, type ConsumerAlarmThresholds } from './consumer-alarms.js';
 import { ConsumerDashboard } from './consumer-dashboard.js';
-import { findOutboxViolations, findPropsViolations, findTimingViolations } from './consumer-invariants.js';
+import {
+  findLargePayloadViolations,
+  findOutboxViolations,
+  findPropsViolations,
+  findTimingViolations,
+  requiredChunkLifetime,
+} from './consumer-invariants.js';
 import { ConsumerMetrics } from './consumer-metrics.js';
 import { createConsumerQueues, existingQueues } from './consumer-queues.js';
 import {
@@ -25,9 +31,10 @@ import {
   type ExactlyOnceConsumerSettings,
   resolveConsumerSettings,
 } from './consumer-settings.js';
-import { ConsumerConfigurationError } from './errors.js';
+import { ConsumerConfigurationError, OnceflowConstructError } from './errors.js';
 import { ALARM_DEFAULTS, CONSUMER_DEFAULTS, OUTBOX_DEFAULTS } from './exactly-once-consumer-defaults.js';
 import { esbuildViolations, findHandlerProject, type HandlerProject } from './handler-project.js';
+import { LARGE_PAYLOAD_DEFAULTS, type LargePayloadsProps, PayloadBucket } from './payload-bucket.js';
 import { type OutboxProps, TransactionalOutbox } from './transactional-outbox.js';
 
 /** The IAM description of the consumer's role: what it may do, for whoever reads the role in the console. */
@@ -78,6 +85,13 @@ export interface ExactlyOnceConsumerProps extends ConsumerSettingsInput {
    * @default - no outbox; `ctx.outbox.send` then throws a ConfigurationError
    */
   readonly outbox?: OutboxProps;
+  /**
+   * An S3 bucket for payloads too large for SQS (`OnceflowProducer` `largePayloads`): encrypted, TLS only, public
+   * access blocked, chunks expired by a lifecycle rule checked against the dedup window and both retentions. The
+   * consumer may read it; grant producers with `grantSendLargePayloads`. Adds the `PayloadErrors` alarm.
+   * @default - no bucket
+   */
+  readonly largePayloads?: LargePayloadsProps;
 }
 
 /**
@@ -114,6 +128,8 @@ export class ExactlyOnceConsumer extends Construct {
   readonly dashboard: ConsumerDashboard;
   /** The outbox table, relay function and relay DLQ; undefined without the `outbox` prop. */
   readonly outbox: TransactionalOutbox | undefined;
+  /** The bucket of large payloads' chunks; undefined without the `largePayloads` prop. */
+  readonly payloadBucket: PayloadBucket | undefined;
   /**
    * Absolute path of the bundled handler (`index.mjs`) inside the cloud assembly, for tests that run the very
    * artifact that would be deployed. Undefined when bundling was skipped for this stack.
@@ -140,6 +156,14 @@ export class ExactlyOnceConsumer extends Construct {
             ...props.outbox,
           });
 
+    this.payloadBucket =
+      props.largePayloads === undefined
+        ? undefined
+        : new PayloadBucket(this, 'Payloads', {
+            chunkExpiration: chunkExpirationOf(this.settings, props.largePayloads),
+            removalPolicy: props.largePayloads.removalPolicy ?? LARGE_PAYLOAD_DEFAULTS.removalPolicy,
+          });
+
     this.logGroup = createFunctionLogGroup(this, 'LogGroup');
     this.role = createFunctionRole(this, 'Role', this.logGroup, ROLE_DESCRIPTION);
     this.function = createBundledFunction(this, 'Function', {
@@ -152,6 +176,7 @@ export class ExactlyOnceConsumer extends Construct {
       environment: { ...props.environment, ...runtimeEnvironment(this) },
     });
     grantConsumerRuntime(this);
+    this.payloadBucket?.grantReadChunks(this.role);
     this.eventSourceMapping = new EventSourceMapping(this, 'EventSourceMapping', {
       target: this.function,
       eventSourceArn: this.queue.queueArn,
@@ -174,12 +199,41 @@ export class ExactlyOnceConsumer extends Construct {
     });
     this.alarms = new ConsumerAlarms(this, 'Alarms', {
       metrics: this.metrics,
+      largePayloads: this.payloadBucket !== undefined,
       thresholds: props.alarmThresholds,
       alarmTopic: props.alarmTopic,
     });
     this.dashboard = new ConsumerDashboard(this, 'Dashboard', { metrics: this.metrics });
     this.bundledHandlerFile = bundledHandlerFile(this.function);
   }
+
+  /**
+   * Lets a producer send large payloads to this consumer: `sqs:SendMessage` on the queue, and checking and putting
+   * chunks in the payload bucket. Throws without the `largePayloads` prop.
+   *
+   * @example
+   * consumer.grantSendLargePayloads(producerFunction);
+   * producerFunction.addEnvironment('PAYLOAD_BUCKET', consumer.payloadBucket!.bucket.bucketName);
+   */
+  grantSendLargePayloads(grantee: IGrantable): void {
+    if (this.payloadBucket === undefined) {
+      throw new OnceflowConstructError(
+        `ExactlyOnceConsumer ${this.node.path} has no payload bucket: set the largePayloads prop.`,
+      );
+    }
+    this.queue.grantSendMessages(grantee);
+    this.payloadBucket.grantWriteChunks(grantee);
+  }
+}
+
+/** The bucket's expiration: as given, or the lifetime a chunk needs, rounded up to whole days. */
+function chunkExpirationOf(settings: ExactlyOnceConsumerSettings, props: LargePayloadsProps): Duration {
+  if (props.chunkExpiration !== undefined) return props.chunkExpiration;
+  const needed = requiredChunkLifetime(
+    settings,
+    props.chunkReuseMaxAge ?? LARGE_PAYLOAD_DEFAULTS.chunkReuseMaxAge,
+  );
+  return Duration.days(Math.ceil(needed.toHours({ integral: false }) / 24));
 }
 
 /** The claims table to use: `existingTable`, or a `ClaimsTable` created in `scope`. */
@@ -221,6 +275,15 @@ function checkedHandlerProject(
       existingTableKey: props.existingTable instanceof Table ? describeKey(props.existingTable) : undefined,
     }),
     ...findTimingViolations(settings),
+    ...findLargePayloadViolations(
+      settings,
+      props.largePayloads === undefined
+        ? undefined
+        : {
+            chunkExpiration: chunkExpirationOf(settings, props.largePayloads),
+            chunkReuseMaxAge: props.largePayloads.chunkReuseMaxAge ?? LARGE_PAYLOAD_DEFAULTS.chunkReuseMaxAge,
+          },
+    ),
     ...findOutboxViolations(
       props.outbox === undefined
         ? undefined

@@ -29,6 +29,12 @@ export {
 export { OutboxRelayMetrics, type OutboxRelayMetricsProps } from './outbox-relay-metrics.js';
 export { OutboxTable, type OutboxTableProps } from './outbox-table.js';
 export {
+  LARGE_PAYLOAD_DEFAULTS,
+  type LargePayloadsProps,
+  PayloadBucket,
+  type PayloadBucketProps,
+} from './payload-bucket.js';
+export {
   type OutboxProps,
   TransactionalOutbox,
   type TransactionalOutboxProps,

@@ -87,6 +87,10 @@ export function printSummary(report: PipelineReport): void {
         ['parked without a reason', fmt(a.parkedWithoutReason)],
         ['balances wrong', fmt(a.balanceMismatches.length)],
         [
+          'payload hashes checked / wrong',
+          `${fmt(a.payloadHashesChecked)} / ${fmt(a.payloadMismatches.length)}`,
+        ],
+        [
           'notifications missing / twice',
           `${fmt(a.notifications.missing.length)} / ${fmt(a.notifications.appliedTwice.length)}`,
         ],
@@ -151,7 +155,7 @@ function verdict(report: PipelineReport): string {
     return (
       `AUDIT FAILED: missing ${a.missing.length}, unexpected ${a.unexpected.length}, applied and parked ${a.appliedAndParked.length}, ` +
       `valid payments parked ${a.validPaymentsParked.length}, parked without a reason ${a.parkedWithoutReason}, ` +
-      `balance mismatches ${a.balanceMismatches.length}, malformed parked ${a.malformedParked}/${a.malformedExpected}, ` +
+      `balance mismatches ${a.balanceMismatches.length}, payload hashes wrong ${a.payloadMismatches.length}, malformed parked ${a.malformedParked}/${a.malformedExpected}, ` +
       `notifications missing ${a.notifications.missing.length}, applied twice ${a.notifications.appliedTwice.length}, ` +
       `unexpected ${a.notifications.unexpected.length}, notification and relay DLQs ${a.notificationsParked}/${a.relayParked}.`
     );

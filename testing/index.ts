@@ -37,5 +37,5 @@ export {
   sqsEvent,
   sqsRecord,
 } from './sqs-event.js';
-export { localSqsClient, type RunningSqsLocal, startSqsLocal } from './sqs-local.js';
+export { localS3Client, localSqsClient, type RunningSqsLocal, startSqsLocal } from './sqs-local.js';
 export { createClaimsTable, createOutboxTable, createTable } from './tables.js';

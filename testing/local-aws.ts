@@ -16,7 +16,7 @@ import { createTable } from './tables.js';
 export interface LocalAwsOptions {
   /**
    * While running, point the AWS SDK at the local services through the environment (AWS_ENDPOINT_URL_DYNAMODB,
-   * AWS_ENDPOINT_URL_SQS, AWS_REGION and local credentials), so clients your handler builds itself reach them
+   * AWS_ENDPOINT_URL_SQS, AWS_ENDPOINT_URL_S3, AWS_REGION and local credentials), so clients your handler builds itself reach them
    * too. `stop()` restores what was there.
    * @default true
    */
@@ -75,6 +75,8 @@ function localAws(
   const environment = {
     AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
     AWS_ENDPOINT_URL_SQS: sqsLocal.endpoint,
+    // The emulator serves S3 on the same endpoint: the runtime's default S3 client reads large payloads there.
+    AWS_ENDPOINT_URL_S3: sqsLocal.endpoint,
     AWS_REGION: LOCAL_AWS_CONFIG.region,
     AWS_ACCESS_KEY_ID: LOCAL_AWS_CONFIG.credentials.accessKeyId,
     AWS_SECRET_ACCESS_KEY: LOCAL_AWS_CONFIG.credentials.secretAccessKey,

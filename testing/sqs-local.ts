@@ -1,3 +1,4 @@
+import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { LOCAL_AWS_CONFIG } from './dynamodb-local.js';
 import { importOptional } from './optional-dependency.js';
@@ -24,4 +25,16 @@ export async function startSqsLocal(): Promise<RunningSqsLocal> {
 
 export function localSqsClient(endpoint: string): SQSClient {
   return new SQSClient({ ...LOCAL_AWS_CONFIG, endpoint });
+}
+
+/**
+ * An S3 client on the emulator (fauxqs serves S3 on the same endpoint as SQS), path-style so bucket names stay out
+ * of the host name.
+ *
+ * @example
+ * const s3 = localS3Client(sqsLocal.endpoint);
+ * await s3.send(new CreateBucketCommand({ Bucket: 'payloads' }));
+ */
+export function localS3Client(endpoint: string): S3Client {
+  return new S3Client({ ...LOCAL_AWS_CONFIG, endpoint, forcePathStyle: true });
 }

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { type DynamoDBDocumentClient, paginateScan } from '@aws-sdk/lib-dynamodb';
 import { type MessageHandler, PermanentError, type StagedWrite } from 'onceflow';
 import { LEDGER_KEYS, type LedgerTables } from './contract.js';
@@ -13,11 +14,23 @@ export type { LedgerTables } from './contract.js';
 export interface Payment {
   readonly accountId: string;
   readonly amountCents: number;
+  /** A document sent with the payment (large: it travels through S3 as chunks); its hash is kept in the entry. */
+  readonly attachment?: string;
 }
 
-/** What the ledger tells the notifications stage about an applied payment. */
-export interface PaymentNotification extends Payment {
+/** What the ledger tells the notifications stage about an applied payment (never the attachment). */
+export interface PaymentNotification {
   readonly paymentMessageId: string;
+  readonly accountId: string;
+  readonly amountCents: number;
+}
+
+/** SHA-256 of a payment's fields: the entry keeps it, so the audit checks every payload arrived byte for byte. */
+export function paymentSha256(payment: Payment): string {
+  const { accountId, amountCents, attachment } = payment;
+  return createHash('sha256')
+    .update(JSON.stringify({ accountId, amountCents, attachment: attachment ?? null }))
+    .digest('hex');
 }
 
 /** Reads a payment payload; anything else can never succeed, so it is a PermanentError (parked). */
@@ -26,14 +39,17 @@ export function readPayment(payload: unknown): Payment {
     throw new PermanentError('payload must be an object { accountId, amountCents }.');
   }
   const fields: Record<string, unknown> = { ...payload };
-  const { accountId, amountCents } = fields;
+  const { accountId, amountCents, attachment } = fields;
   if (typeof accountId !== 'string' || accountId.length === 0) {
     throw new PermanentError('payload.accountId must be a non-empty string.');
   }
   if (typeof amountCents !== 'number' || !Number.isSafeInteger(amountCents)) {
     throw new PermanentError('payload.amountCents must be an integer number of cents.');
   }
-  return { accountId, amountCents };
+  if (attachment !== undefined && typeof attachment !== 'string') {
+    throw new PermanentError('payload.attachment must be a string when given.');
+  }
+  return attachment === undefined ? { accountId, amountCents } : { accountId, amountCents, attachment };
 }
 
 /**
@@ -53,7 +69,11 @@ export function ledgerHandler(
     const payment = readPayment(message.payload);
     if (notificationsQueueUrl !== undefined) {
       // Emitted only if this payment's commit lands; the relay delivers it as <messageId>#0.
-      const notification: PaymentNotification = { paymentMessageId: message.messageId, ...payment };
+      const notification: PaymentNotification = {
+        paymentMessageId: message.messageId,
+        accountId: payment.accountId,
+        amountCents: payment.amountCents,
+      };
       ctx.outbox.send(notificationsQueueUrl, notification);
     }
     const writes = ledgerWrites(tables, message, payment, ctx.fencingToken);
@@ -87,6 +107,7 @@ export function ledgerWrites(
         amountCents: payment.amountCents,
         timestamp: message.timestamp,
         fencingToken,
+        payloadSha256: paymentSha256(payment),
       },
     },
   };
@@ -109,6 +130,10 @@ export interface LedgerAudit {
   /** Both applied and parked. */
   readonly appliedAndParked: string[];
   readonly balanceMismatches: { accountId: string; balanceCents: number; expectedCents: number }[];
+  /** Applied entries checked against the hash of the payload sent (attachments included). */
+  readonly payloadHashesChecked: number;
+  /** Applied, but from a payload that is not the one sent. */
+  readonly payloadMismatches: string[];
 }
 
 /**
@@ -124,12 +149,13 @@ export async function auditLedger(
   const unique = new Map<string, SentPayment>();
   for (const payment of sent) unique.set(payment.messageId, payment);
 
-  const entries = new Map<string, Payment>();
+  const entries = new Map<string, Payment & { payloadSha256: string | undefined }>();
   for await (const page of paginateScan({ client: dynamoDb }, { TableName: tables.entriesTableName })) {
     for (const item of page.Items ?? []) {
       entries.set(String(item[LEDGER_KEYS.entries]), {
         accountId: String(item.accountId),
         amountCents: Number(item.amountCents),
+        payloadSha256: typeof item.payloadSha256 === 'string' ? item.payloadSha256 : undefined,
       });
     }
   }
@@ -142,7 +168,14 @@ export async function auditLedger(
   const expectedByAccount = new Map<string, number>();
   const missing: string[] = [];
   const appliedAndParked: string[] = [];
+  const payloadMismatches: string[] = [];
+  let payloadHashesChecked = 0;
   for (const [messageId, payment] of unique) {
+    const entry = entries.get(messageId);
+    if (entry !== undefined) {
+      payloadHashesChecked += 1;
+      if (entry.payloadSha256 !== paymentSha256(payment)) payloadMismatches.push(messageId);
+    }
     const applied = entries.has(messageId);
     const parked = parkedMessageIds.has(messageId);
     if (applied && parked) appliedAndParked.push(messageId);
@@ -169,7 +202,8 @@ export async function auditLedger(
       missing.length === 0 &&
       unexpected.length === 0 &&
       appliedAndParked.length === 0 &&
-      balanceMismatches.length === 0,
+      balanceMismatches.length === 0 &&
+      payloadMismatches.length === 0,
     uniqueMessages: unique.size,
     applied: [...unique.keys()].filter((messageId) => entries.has(messageId)).length,
     parked: [...unique.keys()].filter((messageId) => parkedMessageIds.has(messageId)).length,
@@ -177,5 +211,7 @@ export async function auditLedger(
     unexpected,
     appliedAndParked,
     balanceMismatches,
+    payloadHashesChecked,
+    payloadMismatches,
   };
 }

@@ -1,4 +1,5 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { REQUEST_TIMEOUTS } from '../contract/defaults.js';
@@ -33,5 +34,17 @@ export function defaultSqsClient(): SQSClient {
 export function defaultDocumentClient(): DynamoDBDocumentClient {
   return DynamoDBDocumentClient.from(new DynamoDBClient({ requestHandler: runtimeRequestHandler() }), {
     marshallOptions: { removeUndefinedValues: true },
+  });
+}
+
+/**
+ * An S3 client for the payload bucket. When AWS_ENDPOINT_URL_S3 points at an emulator, path-style URLs keep the
+ * bucket out of the host name, which would not resolve.
+ */
+export function defaultS3Client(): S3Client {
+  const endpoint = process.env.AWS_ENDPOINT_URL_S3;
+  return new S3Client({
+    requestHandler: runtimeRequestHandler(),
+    ...(endpoint === undefined || endpoint === '' ? {} : { forcePathStyle: true }),
   });
 }

@@ -39,6 +39,8 @@ export const METRIC = {
   commitLatency: 'CommitLatency',
   outboxDelivered: 'OutboxDelivered',
   outboxParked: 'OutboxParked',
+  /** A large payload could not be read (a chunk missing) or did not match its hashes: the message is parked. */
+  payloadErrors: 'PayloadErrors',
 } as const;
 
 /** The counter each outcome kind adds to (the metric carries the kind's own name). */

@@ -192,3 +192,33 @@ export class StoredResultError extends OnceflowError {
     super(`result of ${messageId} cannot be stored: ${message}`);
   }
 }
+
+/**
+ * A large payload cannot be read: a chunk its manifest lists is not in the bucket (expired, deleted, or never
+ * uploaded). Retrying cannot bring it back, so the message is parked with this reason.
+ */
+export class PayloadUnavailableError extends OnceflowError {
+  readonly retryable = false;
+
+  constructor(
+    message: string,
+    /** The S3 key that was missing, when one was. */
+    readonly key: string | undefined,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/**
+ * A large payload's bytes are not what its manifest promised: a chunk or the whole payload hashes differently, a
+ * size differs, or the manifest itself is invalid. Never delivered in part: the message is parked.
+ */
+export class PayloadCorruptError extends OnceflowError {
+  readonly retryable = false;
+}
+
+/** S3 refused for a reason that may pass (throttling, a 5xx, a network fault): the message is retried. */
+export class PayloadStoreUnavailableError extends OnceflowError {
+  readonly retryable = true;
+}

@@ -4,6 +4,7 @@ import {
   type SendMessageBatchRequestEntry,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
+import { type LargePayloadWriteOptions, LargePayloadWriter } from '../core/chunking/large-payload-writer.js';
 import { MessageIdValidationError, OnceflowError } from '../core/errors.js';
 import { validateMessageId } from '../core/message-id.js';
 import { toWireBody } from '../core/wire-message.js';
@@ -37,6 +38,12 @@ export interface ProducerOptions {
   /** Namespace mixed into derived messageIds, so two kinds of business key never collide. @default 'onceflow' */
   readonly namespace?: string;
   readonly sleep?: (ms: number) => Promise<void>;
+  /**
+   * Payloads whose wire body is above `thresholdBytes` (and every `Uint8Array` payload) go to this S3 bucket as
+   * content-defined, content-addressed chunks; the message carries a manifest, and `exactlyOnce` reads the payload
+   * back before the handler runs. @default undefined (every payload inline; SQS refuses bodies over 1 MiB)
+   */
+  readonly largePayloads?: LargePayloadWriteOptions;
 }
 
 /** Entries that could not be sent after every attempt. They were not dropped: they are here, to send again. */
@@ -76,9 +83,12 @@ export class OnceflowProducer {
   private readonly sleep: (ms: number) => Promise<void>;
   /** FIFO queue names (so their URLs) end in `.fifo`. */
   private readonly fifo: boolean;
+  private readonly largePayloads: LargePayloadWriter | undefined;
 
   constructor(private readonly options: ProducerOptions) {
     this.fifo = options.queueUrl.endsWith('.fifo');
+    this.largePayloads =
+      options.largePayloads === undefined ? undefined : new LargePayloadWriter(options.largePayloads);
     this.maxAttempts = options.maxAttempts ?? 10;
     this.baseDelayMs = options.baseDelayMs ?? 50;
     this.maxDelayMs = options.maxDelayMs ?? 5_000;
@@ -87,7 +97,8 @@ export class OnceflowProducer {
 
   /** Resolves with the messageIds, in order, once SQS has accepted every message; throws ProducerSendError if not. */
   async send(messages: readonly OutgoingMessage[]): Promise<string[]> {
-    const prepared = messages.map((message) => this.prepare(message));
+    const prepared = [];
+    for (const message of messages) prepared.push(await this.prepare(message));
     const unsent: { messageId: string; reason: string }[] = [];
     for (let start = 0; start < prepared.length; start += 10) {
       unsent.push(...(await this.sendBatch(prepared.slice(start, start + 10))));
@@ -103,7 +114,12 @@ export class OnceflowProducer {
     return ids;
   }
 
-  private prepare(message: OutgoingMessage) {
+  /** What large payloads cost so far: chunks, chunks uploaded, bytes uploaded, S3 requests. */
+  get largePayloadStats() {
+    return this.largePayloads?.stats;
+  }
+
+  private async prepare(message: OutgoingMessage) {
     if (message.messageId === undefined && message.businessKey === undefined) {
       throw new MessageIdValidationError('Give each message a messageId or a businessKey.', undefined);
     }
@@ -113,16 +129,21 @@ export class OnceflowProducer {
           ? undefined
           : messageIdFromBusinessKey(message.businessKey, this.options.namespace)),
     );
-    const body = toWireBody({
-      messageId,
-      timestamp: message.timestamp ?? Date.now(),
-      payload: message.payload,
-    });
+    const timestamp = message.timestamp ?? Date.now();
+    let body = toWireBody({ messageId, timestamp, payload: message.payload });
+    if (message.payload instanceof Uint8Array && this.largePayloads === undefined) {
+      throw new TypeError(
+        'A Uint8Array payload travels through S3: give OnceflowProducer largePayloads options.',
+      );
+    }
+    if (this.largePayloads?.wants(message.payload, body) === true) {
+      body = toWireBody({ messageId, timestamp, payload: await this.largePayloads.offload(message.payload) });
+    }
     return { messageId, body, groupId: message.groupId, delaySeconds: message.delaySeconds };
   }
 
   /** Sends up to 10, retrying what failed; returns what never got through. */
-  private async sendBatch(batch: ReturnType<OnceflowProducer['prepare']>[]) {
+  private async sendBatch(batch: Awaited<ReturnType<OnceflowProducer['prepare']>>[]) {
     let pending = batch.map((entry, index) => ({ ...entry, id: String(index), reason: '' }));
     for (let attempt = 1; pending.length > 0 && attempt <= this.maxAttempts; attempt++) {
       if (attempt > 1) await this.sleep(this.backoffMs(attempt));

@@ -5,6 +5,7 @@ import type { ClaimStore } from '../core/claim-store.js';
 import type { DeadLetterQueue } from './dead-letter-queue.js';
 import type { MessageHandler, MetricsSink } from './handler-contract.js';
 import type { MessageSource } from './message-source.js';
+import type { PayloadResolver } from './payload-resolver.js';
 import type { SourceQueue } from './source-queue.js';
 
 /** What the processor needs of a claim store: `ClaimStore` on DynamoDB, or the test kit's in-memory store. */
@@ -41,6 +42,8 @@ export interface BatchProcessorDependencies {
   readonly payloadMismatch?: PayloadMismatchAction;
   /** Keep the handler's return value on the DONE record and hand it to later duplicates. @default false */
   readonly storeResult?: boolean;
+  /** Reads a large payload's manifest back into the payload before the handler runs. @default none: payloads as sent */
+  readonly payloads?: Pick<PayloadResolver, 'resolve'>;
 }
 
 /** What becomes of a delivery whose messageId was claimed with another payload. */

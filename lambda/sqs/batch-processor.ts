@@ -286,7 +286,8 @@ export class BatchProcessor {
     let storedResult: string | undefined;
     try {
       run = await lease.run(async () => {
-        const result = await this.deps.handler(message, context);
+        const resolved = (await this.deps.payloads?.resolve(message, context.signal)) ?? message;
+        const result = await this.deps.handler(resolved, context);
         if (this.deps.storeResult === true) storedResult = encodeStoredResult(messageId, result);
       });
     } catch (error) {

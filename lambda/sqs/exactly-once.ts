@@ -23,6 +23,7 @@ import { BatchProcessor } from './batch-processor.js';
 import { DeadLetterQueue } from './dead-letter-queue.js';
 import type { BatchReport, MessageHandler, MetricsSink } from './handler-contract.js';
 import type { MessageSource } from './message-source.js';
+import { type LargePayloadReadOptions, PayloadResolver } from './payload-resolver.js';
 import { type StandardSchemaV1, validatingHandler } from './payload-schema.js';
 import { queueUrlFromArn, SourceQueue } from './source-queue.js';
 
@@ -98,6 +99,8 @@ export interface ExactlyOnceOptions {
    * then read the claim record instead of the container's cache. @default false
    */
   readonly storeResult?: boolean;
+  /** Payloads the producer sent as a manifest (its `largePayloads`). @default read and verified before the handler runs */
+  readonly largePayloads?: LargePayloadReadOptions;
 }
 
 /** The Lambda handler `exactlyOnce` returns; `processBatch` also tells each record's outcome. */
@@ -209,6 +212,8 @@ async function startProcessor(handler: MessageHandler, options: ExactlyOnceOptio
   await checkClaimsTable(dynamoDb, config.tableName, config.tableNameSource);
   const sqs = options.sqs ?? defaultSqsClient();
   const clock = options.clock ?? Date.now;
+  const metrics =
+    options.metrics ?? new Metrics({ namespace: METRICS_NAMESPACE, serviceName: config.serviceName });
   return new BatchProcessor({
     store: new ClaimStore({
       tableName: config.tableName,
@@ -229,8 +234,7 @@ async function startProcessor(handler: MessageHandler, options: ExactlyOnceOptio
     ),
     doneCache: new LRUCache<string, true>({ max: config.doneCacheSize }),
     logger,
-    metrics:
-      options.metrics ?? new Metrics({ namespace: METRICS_NAMESPACE, serviceName: config.serviceName }),
+    metrics,
     concurrency: config.concurrency,
     heartbeat: config.heartbeat,
     maxReceiveCount: config.maxReceiveCount,
@@ -240,5 +244,6 @@ async function startProcessor(handler: MessageHandler, options: ExactlyOnceOptio
     source: options.source,
     payloadMismatch: options.payloadMismatch,
     storeResult: options.storeResult,
+    payloads: new PayloadResolver(options.largePayloads ?? {}, metrics),
   });
 }

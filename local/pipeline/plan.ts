@@ -19,6 +19,21 @@ export interface MessagePlan {
   readonly malformedCount: number;
 }
 
+/** The share of payments that carry a large attachment, sent through the emulator's S3 as chunks. */
+export const ATTACHMENT_SHARE = 0.01;
+
+/** Terms every attachment repeats: chunks of it are stored once however many payments carry it. */
+const BOILERPLATE = Array.from(
+  { length: 4_000 },
+  (_, line) =>
+    `clause ${line}: the payer agrees that this payment settles invoice lines ${line * 7}-${line * 7 + 6}.`,
+).join('\n');
+
+/** An attachment of about 350 KB: a header of its own, then the shared terms. */
+export function attachmentFor(messageId: string): string {
+  return `statement for ${messageId}\n${'-'.repeat(64)}\n${BOILERPLATE}`;
+}
+
 type PlanSettings = Pick<PipelineSettings, 'messages' | 'duplicateRate' | 'malformed' | 'accounts' | 'seed'>;
 
 /** Payments with out-of-order timestamps, delayed re-sends of some, and malformed bodies spread through. */
@@ -28,17 +43,20 @@ export function planMessages(settings: PlanSettings, random: () => number): Mess
   const baseMs = Date.now();
   let duplicateCount = 0;
   for (let i = 0; i < settings.messages; i++) {
-    const payment: SentPayment = {
-      messageId: messageIdFromBusinessKey(`payment-${settings.seed}-${i}`),
-      accountId: `acct-${Math.floor(random() * settings.accounts)}`,
-      amountCents: 1 + Math.floor(random() * 10_000),
-    };
+    const messageId = messageIdFromBusinessKey(`payment-${settings.seed}-${i}`);
+    const accountId = `acct-${Math.floor(random() * settings.accounts)}`;
+    const amountCents = 1 + Math.floor(random() * 10_000);
+    const payment: SentPayment =
+      random() < ATTACHMENT_SHARE
+        ? { messageId, accountId, amountCents, attachment: attachmentFor(messageId) }
+        : { messageId, accountId, amountCents };
     unique.push(payment);
+    const { messageId: _, ...payload } = payment;
     const message: OutgoingMessage = {
       messageId: payment.messageId,
       // Producers' clocks disagree and retries reorder: timestamps are deliberately not monotonic.
       timestamp: new Date(baseMs + i - Math.floor(random() * 5_000)).toISOString(),
-      payload: { accountId: payment.accountId, amountCents: payment.amountCents },
+      payload,
     };
     const resend = random() < settings.duplicateRate;
     if (resend) duplicateCount += 1;

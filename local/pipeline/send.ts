@@ -1,5 +1,6 @@
 import { SendMessageBatchCommand } from '@aws-sdk/client-sqs';
 import { OnceflowProducer } from 'onceflow';
+import { localS3Client } from 'onceflow/testing';
 import type { LocalStack } from '../stack/local-stack.js';
 import { sleep } from '../support/stats.js';
 import { messagesLeft } from './drain.js';
@@ -33,7 +34,13 @@ export async function sendAll(
   options: SendOptions,
   state: SendState,
 ): Promise<void> {
-  const producer = new OnceflowProducer({ sqs: stack.sqs, queueUrl: stack.queues.queueUrl });
+  const s3 = localS3Client(stack.sqsEndpoint);
+  const producer = new OnceflowProducer({
+    sqs: stack.sqs,
+    queueUrl: stack.queues.queueUrl,
+    // Low, so the plan's attachments (a few hundred KB) go through S3 as chunks, as payloads over 960 KiB would.
+    largePayloads: { s3, bucket: stack.payloadBucket, thresholdBytes: 64 * 1024 },
+  });
   const sendBodies = async (bodies: readonly Body[]) => {
     const messages = bodies.flatMap((body) => ('rawBody' in body ? [] : [body]));
     const raw = bodies.flatMap((body) => ('rawBody' in body ? [body.rawBody] : []));

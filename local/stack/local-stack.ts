@@ -1,4 +1,5 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { CreateBucketCommand } from '@aws-sdk/client-s3';
 import { CreateQueueCommand } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { Duration } from 'aws-cdk-lib';
@@ -9,6 +10,7 @@ import {
   createOutboxTable,
   createQueuePair,
   LOCAL_AWS_CONFIG,
+  localS3Client,
   localSqsClient,
   type QueuePair,
   startDynamoDbLocal,
@@ -61,6 +63,8 @@ export interface LocalStackResources {
   readonly visibilityTimeoutSeconds: number;
   readonly dedupWindowSeconds: number;
   readonly batchSize: number;
+  /** The emulator's S3 bucket where large payloads' chunks go (fauxqs serves S3 on the SQS endpoint). */
+  readonly payloadBucket: string;
 }
 
 export interface LocalStack extends LocalStackResources {
@@ -101,7 +105,12 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const sqs = localSqsClient(sqsLocal.endpoint);
     const tables = await createTables(dynamoDb, prefix);
     const queues = await createQueues(sqs, prefix, settings);
+    const payloadBucket = `${prefix}-payloads`;
+    const s3 = localS3Client(sqsLocal.endpoint);
+    await s3.send(new CreateBucketCommand({ Bucket: payloadBucket }));
+    s3.destroy();
     return {
+      payloadBucket,
       dynamoDbEndpoint: dynamoDbLocal.endpoint,
       sqsEndpoint: sqsLocal.endpoint,
       ...tables,
@@ -190,6 +199,7 @@ export function serverEnvironment(
     AWS_ENDPOINT_URL_DYNAMODB: stack.dynamoDbEndpoint,
     AWS_ENDPOINT_URL_DYNAMODB_STREAMS: stack.dynamoDbEndpoint,
     AWS_ENDPOINT_URL_SQS: stack.sqsEndpoint,
+    AWS_ENDPOINT_URL_S3: stack.sqsEndpoint,
     AWS_REGION: LOCAL_AWS_CONFIG.region,
     AWS_ACCESS_KEY_ID: LOCAL_AWS_CONFIG.credentials.accessKeyId,
     AWS_SECRET_ACCESS_KEY: LOCAL_AWS_CONFIG.credentials.secretAccessKey,

@@ -3,6 +3,7 @@ import type { SQSBatchItemFailure, SQSBatchResponse, SQSEvent } from 'aws-lambda
 import type { MessageHandler } from 'onceflow';
 import { StagedTransaction } from '../../lambda/core/staged-writes.js';
 import { Outbox } from '../../lambda/outbox/outbox.js';
+import { PayloadResolver } from '../../lambda/sqs/payload-resolver.js';
 import { readMessage } from '../../lambda/sqs/wire-format.js';
 
 /**
@@ -15,12 +16,17 @@ export function atLeastOnce(
   dynamoDb: DynamoDBDocumentClient,
   options: { readonly outboxTableName?: string } = {},
 ): (event: SQSEvent) => Promise<SQSBatchResponse> {
+  // Large payloads arrive as manifests; read them as exactlyOnce does, or every one would fail forever.
+  const payloads = new PayloadResolver(
+    {},
+    { addMetric: () => undefined, publishStoredMetrics: () => undefined },
+  );
   return async (event) => {
     const batchItemFailures: SQSBatchItemFailure[] = [];
     await Promise.all(
       event.Records.map(async (record) => {
         try {
-          const message = readMessage(record);
+          const message = await payloads.resolve(readMessage(record));
           const tx = new StagedTransaction();
           await handler(message, {
             tx,

@@ -29,6 +29,9 @@ describe('the local exactly-once pipeline', () => {
       missing: [],
       unexpected: [],
       balanceMismatches: [],
+      // Every applied payment's payload hash, the ~1% with an attachment sent through S3 as chunks included.
+      payloadHashesChecked: 1_500,
+      payloadMismatches: [],
       malformedParked: 8,
       validPaymentsParked: [],
       parkedWithoutReason: 0,

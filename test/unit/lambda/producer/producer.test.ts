@@ -1,3 +1,4 @@
+import { S3Client } from '@aws-sdk/client-s3';
 import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
@@ -88,5 +89,28 @@ describe('OnceflowProducer', () => {
       'Give each message a messageId or a businessKey.',
     );
     expect(mock.calls()).toHaveLength(0);
+  });
+});
+
+describe('OnceflowProducer large payloads', () => {
+  it('refuses a Uint8Array payload without largePayloads, in one line that says what to give', async () => {
+    await expect(producer.send([{ messageId: 'bytes', payload: new Uint8Array([1, 2]) }])).rejects.toThrow(
+      new TypeError('A Uint8Array payload travels through S3: give OnceflowProducer largePayloads options.'),
+    );
+    expect(mock.commandCalls(SendMessageBatchCommand)).toHaveLength(0);
+  });
+
+  it('sends a payload under the threshold inline, touching no S3', async () => {
+    mock.on(SendMessageBatchCommand).resolves({ Failed: [] });
+    const s3 = new S3Client({ region: 'us-east-1' });
+    const s3Mock = mockClient(s3);
+    const withLarge = new OnceflowProducer({ sqs, queueUrl: 'q', largePayloads: { s3, bucket: 'b' } });
+
+    await withLarge.send([{ messageId: 'small', payload: { note: 'x'.repeat(100_000) } }]);
+
+    expect(s3Mock.calls()).toHaveLength(0);
+    const body = mock.commandCalls(SendMessageBatchCommand)[0]?.args[0].input.Entries?.[0]?.MessageBody ?? '';
+    expect(JSON.parse(body).payload).toEqual({ note: 'x'.repeat(100_000) });
+    expect(withLarge.largePayloadStats?.payloads).toBe(0);
   });
 });
