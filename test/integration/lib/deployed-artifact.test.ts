@@ -347,6 +347,9 @@ describe('the ledger handler bundled into the synthesized assembly', () => {
       unexpected: [],
       appliedAndParked: [],
       balanceMismatches: [],
+      // Each applied payment's stored payload hash matches what was sent.
+      payloadHashesChecked: 3,
+      payloadMismatches: [],
     });
     expect(bundled.claims.filter((claim) => claim.status === 'DONE').map((claim) => claim.messageId)).toEqual(
       valid.map((payment) => payment.messageId).sort(),
@@ -394,6 +397,7 @@ describe('the ledger handler bundled into the synthesized assembly', () => {
         Retried: 0,
         ZombieRejected: 0,
         Takeover: 0,
+        PayloadMismatch: 0,
       },
     });
   });
