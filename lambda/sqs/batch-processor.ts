@@ -38,6 +38,8 @@ interface Invocation {
   readonly deadlineMs: number | undefined;
   /** The claims taken in this invocation, by record: a record parked on its last receive gives its claim up. */
   readonly claims: Map<SQSRecord, Claim>;
+  /** Each record read once: its message, or why it is malformed. */
+  readonly reads: ReadonlyMap<SQSRecord, OnceflowMessage | MalformedMessageError>;
   /** Optimistic mode: the batch's messageIds found DONE before any handler ran. */
   readonly knownDone: ReadonlyMap<string, ClaimRecord>;
   /**
@@ -64,12 +66,14 @@ export class BatchProcessor {
     const limit = pLimit(this.deps.concurrency);
     const startedMs = this.deps.clock();
     const remainingMs = lambdaContext?.getRemainingTimeInMillis?.();
+    const reads = new Map(records.map((record) => [record, this.read(record)]));
     const invocation: Invocation = {
       lambdaContext,
       startedMs,
       deadlineMs: remainingMs === undefined ? undefined : startedMs + remainingMs,
       claims: new Map(),
-      knownDone: await this.findKnownDone(records),
+      reads,
+      knownDone: await this.findKnownDone([...reads.values()]),
       latencies: [],
     };
     const outcomes = new Map<SQSRecord, RecordOutcome>();
@@ -125,7 +129,7 @@ export class BatchProcessor {
     >();
     const malformed: { record: SQSRecord; error: MalformedMessageError }[] = [];
     for (const record of records) {
-      const read = this.read(record);
+      const read = invocation.reads.get(record) ?? this.read(record);
       if (read instanceof MalformedMessageError) {
         malformed.push({ record, error: read });
         continue;
@@ -181,7 +185,7 @@ export class BatchProcessor {
         outcomes.set(record, outcomeFor(record, undefined, 'Retried', { reason }));
         continue;
       }
-      const read = this.read(record);
+      const read = invocation.reads.get(record) ?? this.read(record);
       let outcome: RecordOutcome;
       if (read instanceof MalformedMessageError) {
         outcome = await this.settlement.parkMalformed(record, read);
@@ -205,10 +209,11 @@ export class BatchProcessor {
    * handler nor joins a grouped transaction that its refusal would cancel (AWS charges a cancelled transaction
    * in full). Lease mode needs none: its claims are single conditional writes.
    */
-  private async findKnownDone(records: readonly SQSRecord[]): Promise<ReadonlyMap<string, ClaimRecord>> {
+  private async findKnownDone(
+    reads: readonly (OnceflowMessage | MalformedMessageError)[],
+  ): Promise<ReadonlyMap<string, ClaimRecord>> {
     if (this.deps.mode !== 'optimistic') return new Map();
-    const messageIds = records
-      .map((record) => this.read(record))
+    const messageIds = reads
       .filter((read): read is OnceflowMessage => !(read instanceof MalformedMessageError))
       .filter((message) => !this.isCachedDone(message))
       .map((message) => message.messageId);
