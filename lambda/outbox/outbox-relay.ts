@@ -1,5 +1,5 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
-import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { SendMessageBatchCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { BatchWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
@@ -19,6 +19,36 @@ export interface OutboxRelayOptions {
   readonly logger: Logger;
   /** Source messages relayed at once; the items of one source message always go in order. @default 10 */
   readonly concurrency?: number;
+}
+
+type StreamEntry = { readonly record: DynamoDBRecord; readonly item: OutboxItem | undefined };
+type SendResult = 'sent' | 'parked' | 'failed';
+type SendAnswer =
+  | { readonly kind: 'sent' }
+  | { readonly kind: 'refused'; readonly reason: string }
+  | { readonly kind: 'failed'; readonly error: string };
+
+/** SendMessageBatch takes 10 entries at most; their bodies are kept under 256 KiB together (SQS's oldest limit). */
+const MAX_BATCH_ENTRIES = 10;
+const MAX_BATCH_BODY_BYTES = 256 * 1024;
+
+/** Splits one target's entries into SendMessageBatch requests within those limits; a larger body goes alone. */
+function packBatches<Entry extends { readonly body: string }>(entries: readonly Entry[]): Entry[][] {
+  const batches: Entry[][] = [];
+  let current: Entry[] = [];
+  let bytes = 0;
+  for (const entry of entries) {
+    const size = Buffer.byteLength(entry.body);
+    if (current.length === MAX_BATCH_ENTRIES || (current.length > 0 && bytes + size > MAX_BATCH_BODY_BYTES)) {
+      batches.push(current);
+      current = [];
+      bytes = 0;
+    }
+    current.push(entry);
+    bytes += size;
+  }
+  if (current.length > 0) batches.push(current);
+  return batches;
 }
 
 export interface RelayReport extends DynamoDBBatchResponse {
@@ -48,34 +78,35 @@ export class OutboxRelay {
   constructor(private readonly options: OutboxRelayOptions) {}
 
   async process(event: DynamoDBStreamEvent): Promise<RelayReport> {
-    const bySource = new Map<string, { record: DynamoDBRecord; item: OutboxItem | undefined }[]>();
+    const bySource = new Map<string, StreamEntry[]>();
     for (const record of event.Records) {
       if (record.eventName !== 'INSERT') continue; // our own deletes, and TTL expiry
       const item = readItem(record);
       const key = item?.sourceMessageId ?? `unreadable:${record.dynamodb?.SequenceNumber ?? ''}`;
       bySource.set(key, [...(bySource.get(key) ?? []), { record, item }]);
     }
-    const limit = pLimit(this.options.concurrency ?? 10);
+    // Each source's items in index order, one per round: item n+1 is sent only once item n is acknowledged.
+    const waiting = [...bySource.values()].map((entries) =>
+      entries.sort((a, b) => (a.item?.index ?? 0) - (b.item?.index ?? 0)),
+    );
     let parked = 0;
     const sent: { record: DynamoDBRecord; item: OutboxItem }[] = [];
     const failedSequenceNumbers: string[] = [];
-    await Promise.all(
-      [...bySource.values()].map((entries) =>
-        limit(async () => {
-          entries.sort((a, b) => (a.item?.index ?? 0) - (b.item?.index ?? 0));
-          for (const { record, item } of entries) {
-            const result = await this.relay(record, item);
-            if (result === 'sent' && item !== undefined) sent.push({ record, item });
-            if (result === 'parked') parked += 1;
-            if (result === 'failed') {
-              // Later items of this source wait for it: their order is part of the contract.
-              failedSequenceNumbers.push(record.dynamodb?.SequenceNumber ?? '');
-              return;
-            }
-          }
-        }),
-      ),
-    );
+    while (waiting.some((entries) => entries.length > 0)) {
+      const sources = waiting.filter((entries) => entries.length > 0);
+      const heads = sources.map((entries) => entries.shift() as StreamEntry);
+      const results = await this.sendRound(heads);
+      heads.forEach(({ record, item }, index) => {
+        const result = results[index];
+        if (result === 'sent' && item !== undefined) sent.push({ record, item });
+        if (result === 'parked') parked += 1;
+        if (result === 'failed') {
+          // Later items of this source wait for it: their order is part of the contract.
+          failedSequenceNumbers.push(record.dynamodb?.SequenceNumber ?? '');
+          sources[index]?.splice(0);
+        }
+      });
+    }
     // Only now, with every send acknowledged, are the items marked delivered (deleted), 25 to a request.
     const unmarked = await this.markDelivered(sent.map((s) => s.item));
     for (const { record, item } of sent) {
@@ -93,37 +124,91 @@ export class OutboxRelay {
     };
   }
 
-  private async relay(
-    record: DynamoDBRecord,
-    item: OutboxItem | undefined,
-  ): Promise<'sent' | 'parked' | 'failed'> {
-    const { sqs, logger } = this.options;
-    if (item === undefined) {
-      return this.park(
-        record,
-        undefined,
-        'the outbox item is not readable (missing target, payload or keys)',
-      );
+  /**
+   * Sends one item of each source, grouped by target queue into SendMessageBatch requests (one request per outbox
+   * item was most of the relay's cost). An unreadable item, or one SQS refuses for good, is parked.
+   */
+  private async sendRound(entries: readonly StreamEntry[]): Promise<SendResult[]> {
+    const limit = pLimit(this.options.concurrency ?? 10);
+    const byTarget = new Map<string, { index: number; item: OutboxItem; body: string }[]>();
+    const results: Promise<SendResult>[] = entries.map(async () => 'failed');
+    entries.forEach(({ record, item }, index) => {
+      if (item === undefined) {
+        const reason = 'the outbox item is not readable (missing target, payload or keys)';
+        results[index] = limit(() => this.park(record, undefined, reason));
+        return;
+      }
+      const body = toWireBody({
+        messageId: outboxMessageId(item.sourceMessageId, item.index),
+        timestamp: item.timestamp,
+        payload: item.payload,
+      });
+      byTarget.set(item.target, [...(byTarget.get(item.target) ?? []), { index, item, body }]);
+    });
+    for (const batch of [...byTarget.values()].flatMap((pending) => packBatches(pending))) {
+      const answers = limit(() => this.sendBatch(batch));
+      batch.forEach(({ index, item }, position) => {
+        results[index] = answers.then((answer) => this.settle(entries[index], item, answer[position]));
+      });
     }
-    const messageId = outboxMessageId(item.sourceMessageId, item.index);
+    return Promise.all(results);
+  }
+
+  /** One SendMessageBatch to one target queue: each entry sent, refused for good (with why), or failed for now. */
+  private async sendBatch(batch: readonly { item: OutboxItem; body: string }[]): Promise<SendAnswer[]> {
+    const target = batch[0]?.item.target ?? '';
     try {
-      await sqs.send(
-        new SendMessageCommand({
-          QueueUrl: item.target,
-          MessageBody: toWireBody({ messageId, timestamp: item.timestamp, payload: item.payload }),
-          ...(item.target.endsWith('.fifo')
-            ? { MessageGroupId: item.sourceMessageId, MessageDeduplicationId: messageId }
-            : {}),
+      const { Failed = [] } = await this.options.sqs.send(
+        new SendMessageBatchCommand({
+          QueueUrl: target,
+          Entries: batch.map(({ item, body }, position) => ({
+            Id: String(position),
+            MessageBody: body,
+            ...(target.endsWith('.fifo')
+              ? {
+                  MessageGroupId: item.sourceMessageId,
+                  MessageDeduplicationId: outboxMessageId(item.sourceMessageId, item.index),
+                }
+              : {}),
+          })),
         }),
       );
+      const failures = new Map(Failed.map((failure) => [failure.Id, failure]));
+      return batch.map((_, position) => {
+        const failure = failures.get(String(position));
+        if (failure === undefined) return { kind: 'sent' };
+        const code = failure.Code ?? 'Error';
+        // SenderFault: the entry itself is wrong (too large, bad characters); sending it again changes nothing.
+        return PERMANENT_SEND_ERRORS.has(code) || failure.SenderFault === true
+          ? {
+              kind: 'refused',
+              reason: `${code}: cannot send to ${target}${failure.Message ? ` (${failure.Message})` : ''}`,
+            }
+          : { kind: 'failed', error: code };
+      });
     } catch (error) {
       const name = error instanceof Error ? error.name : 'Error';
-      if (PERMANENT_SEND_ERRORS.has(name))
-        return this.park(record, item, `${name}: cannot send to ${item.target}`);
-      logger.warn('Outbox send failed; the stream will hand it to us again', { messageId, error: name });
-      return 'failed';
+      return batch.map(() =>
+        PERMANENT_SEND_ERRORS.has(name)
+          ? { kind: 'refused', reason: `${name}: cannot send to ${target}` }
+          : { kind: 'failed', error: name },
+      );
     }
-    return 'sent';
+  }
+
+  private async settle(
+    entry: StreamEntry | undefined,
+    item: OutboxItem,
+    answer: SendAnswer | undefined,
+  ): Promise<SendResult> {
+    if (answer?.kind === 'sent') return 'sent';
+    if (answer?.kind === 'refused' && entry !== undefined)
+      return this.park(entry.record, item, answer.reason);
+    this.options.logger.warn('Outbox send failed; the stream will hand it to us again', {
+      messageId: outboxMessageId(item.sourceMessageId, item.index),
+      error: answer?.kind === 'failed' ? answer.error : 'no answer for this entry',
+    });
+    return 'failed';
   }
 
   /**
@@ -132,48 +217,61 @@ export class OutboxRelay {
    */
   private async markDelivered(items: readonly OutboxItem[]): Promise<Set<string>> {
     const unmarked = new Set<string>();
-    for (let start = 0; start < items.length; start += 25) {
-      let pending = items.slice(start, start + 25);
-      for (let attempt = 0; pending.length > 0 && attempt < 3; attempt++) {
-        try {
-          const { UnprocessedItems } = await this.options.dynamoDb.send(
-            new BatchWriteCommand({
-              RequestItems: {
-                [this.options.tableName]: pending.map((item) => ({
-                  DeleteRequest: {
-                    Key: {
-                      [OUTBOX_TABLE.partitionKey.name]: item.sourceMessageId,
-                      [OUTBOX_TABLE.sortKey.name]: item.index,
-                    },
-                  },
-                })),
-              },
-            }),
-          );
-          const left = new Set(
-            (UnprocessedItems?.[this.options.tableName] ?? []).map((request) =>
-              JSON.stringify(request.DeleteRequest?.Key ?? {}),
-            ),
-          );
-          pending = pending.filter((item) =>
-            left.has(
-              JSON.stringify({
-                [OUTBOX_TABLE.partitionKey.name]: item.sourceMessageId,
-                [OUTBOX_TABLE.sortKey.name]: item.index,
-              }),
-            ),
-          );
-        } catch (error) {
-          this.options.logger.warn('Could not mark outbox items delivered; they will be sent again', {
-            count: pending.length,
-            error: error instanceof Error ? error.name : String(error),
-          });
-          break;
+    const chunks = Array.from({ length: Math.ceil(items.length / 25) }, (_, i) =>
+      items.slice(i * 25, i * 25 + 25),
+    );
+    // The chunks at once: each waits on the database, not on the others.
+    await Promise.all(
+      chunks.map(async (chunk) => {
+        for (const item of await this.deleteItems(chunk)) {
+          unmarked.add(outboxMessageId(item.sourceMessageId, item.index));
         }
-      }
-      for (const item of pending) unmarked.add(outboxMessageId(item.sourceMessageId, item.index));
-    }
+      }),
+    );
     return unmarked;
+  }
+
+  /** One BatchWriteItem of up to 25 deletes, with up to 3 attempts for what it leaves unprocessed; returns the rest. */
+  private async deleteItems(items: readonly OutboxItem[]): Promise<readonly OutboxItem[]> {
+    let pending = items;
+    for (let attempt = 0; pending.length > 0 && attempt < 3; attempt++) {
+      try {
+        const { UnprocessedItems } = await this.options.dynamoDb.send(
+          new BatchWriteCommand({
+            RequestItems: {
+              [this.options.tableName]: pending.map((item) => ({
+                DeleteRequest: {
+                  Key: {
+                    [OUTBOX_TABLE.partitionKey.name]: item.sourceMessageId,
+                    [OUTBOX_TABLE.sortKey.name]: item.index,
+                  },
+                },
+              })),
+            },
+          }),
+        );
+        const left = new Set(
+          (UnprocessedItems?.[this.options.tableName] ?? []).map((request) =>
+            JSON.stringify(request.DeleteRequest?.Key ?? {}),
+          ),
+        );
+        pending = pending.filter((item) =>
+          left.has(
+            JSON.stringify({
+              [OUTBOX_TABLE.partitionKey.name]: item.sourceMessageId,
+              [OUTBOX_TABLE.sortKey.name]: item.index,
+            }),
+          ),
+        );
+      } catch (error) {
+        this.options.logger.warn('Could not mark outbox items delivered; they will be sent again', {
+          count: pending.length,
+          error: error instanceof Error ? error.name : String(error),
+        });
+        break;
+      }
+    }
+    return pending;
   }
 
   private async park(

@@ -54,6 +54,8 @@ export class ServerFleet extends EventEmitter<FleetEvents> {
   private readonly outcomeCounts = { ledger: emptyCounts(), notifications: emptyCounts() };
   private takeovers = 0;
   private relayed = 0;
+  /** When the last batch or relay delivery settled something: the run's work ended there, not when drain saw it. */
+  private lastSettledAtMs: number | undefined;
   private crashes = 0;
   private zombiesResumed = 0;
   private readonly crashesByPoint = noCrashes();
@@ -139,6 +141,11 @@ export class ServerFleet extends EventEmitter<FleetEvents> {
       functionTimeouts: this.functionTimeouts,
       dynamoDbFaults: { ...this.dynamoDbFaults },
     };
+  }
+
+  /** When the last outcome or relay delivery was reported; undefined before the first. */
+  lastSettledMs(): number | undefined {
+    return this.lastSettledAtMs;
   }
 
   /** Every outcome and relay delivery reported so far: it grows while the run makes progress. */
@@ -241,11 +248,13 @@ export class ServerFleet extends EventEmitter<FleetEvents> {
         }
         this.takeovers += message.takeovers;
         if (message.stage === 'ledger') for (const ms of message.sendToCommitMs) this.sendToCommitMs.add(ms);
+        if (Object.values(message.counts).some((count) => count > 0)) this.lastSettledAtMs = Date.now();
         this.emit('batch');
         break;
       }
       case 'relayed':
         this.relayed += message.delivered;
+        if (message.delivered > 0) this.lastSettledAtMs = Date.now();
         break;
       case 'checkpoint':
         this.relayCheckpoints.set(message.shardId, message.sequenceNumber);

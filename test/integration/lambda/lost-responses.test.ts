@@ -44,7 +44,7 @@ const CALL = {
   release: (r: SentRequest) => updateExpressionOf(r)?.startsWith('SET #leaseExpiresAtMs = :zero') === true,
   park: (r: SentRequest) => updateExpressionOf(r)?.startsWith('SET #status = :failed') === true,
   commit: (r: SentRequest) => r.commandName === 'TransactWriteItemsCommand',
-  relaySend: (r: SentRequest) => r.commandName === 'SendMessageCommand',
+  relaySend: (r: SentRequest) => r.commandName === 'SendMessageBatchCommand',
   relayDelete: (r: SentRequest) => r.commandName === 'BatchWriteItemCommand',
 };
 

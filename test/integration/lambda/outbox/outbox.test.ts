@@ -12,17 +12,26 @@ import { drainVisible, localDocumentClient, uniqueName } from '../../../support/
 
 /** A source consumer whose handler emits `perMessage` outbox items, a relay on the outbox stream, a target queue. */
 async function outboxFixture(
-  options: { perMessage?: number; failFirstDeletes?: number; failSendOf?: string } = {},
+  options: {
+    perMessage?: number;
+    failFirstDeletes?: number;
+    failSendOf?: string;
+    /** Where the handler sends; the fixture's target queue when left out. */
+    targetOf?: (message: { messageId: string }, target: string) => string;
+  } = {},
 ) {
   const fixture = await consumerFixture();
   const outboxTable = uniqueName('outbox');
   await createOutboxTable(fixture.dynamoDb, outboxTable);
   const target = await createQueuePair(fixture.sqs, uniqueName('notifications'));
   const sentOrder: string[] = [];
+  const sendRequests: number[] = [];
+  const relayDeadLetters = await createQueuePair(fixture.sqs, uniqueName('relay'));
 
   const emitting: MessageHandler = (message, ctx) => {
     for (let i = 0; i < (options.perMessage ?? 1); i++) {
-      ctx.outbox.send(target.queueUrl, { about: message.messageId, n: i });
+      const queueUrl = options.targetOf?.(message, target.queueUrl) ?? target.queueUrl;
+      ctx.outbox.send(queueUrl, { about: message.messageId, n: i });
     }
   };
 
@@ -45,14 +54,17 @@ async function outboxFixture(
   let sendFailuresLeft = options.failSendOf === undefined ? 0 : 1;
   relaySqs.middlewareStack.add(
     (next, context) => async (args) => {
-      if (context.commandName === 'SendMessageCommand') {
-        const body = 'MessageBody' in args.input ? args.input.MessageBody : undefined;
-        const id: unknown = JSON.parse(body ?? '{}').messageId;
-        if (id === options.failSendOf && sendFailuresLeft > 0) {
+      // The relay's sends, not the test's own sends to the source queue.
+      const toSource = 'QueueUrl' in args.input && args.input.QueueUrl === fixture.queues.queueUrl;
+      if (context.commandName === 'SendMessageBatchCommand' && !toSource) {
+        const entries = 'Entries' in args.input ? (args.input.Entries as { MessageBody?: string }[]) : [];
+        const ids = entries.map((entry): unknown => JSON.parse(entry.MessageBody ?? '{}').messageId);
+        if (ids.includes(options.failSendOf) && sendFailuresLeft > 0) {
           sendFailuresLeft -= 1;
           throw Object.assign(new Error('SQS hiccup'), { name: 'InternalError' });
         }
-        if (typeof id === 'string') sentOrder.push(id);
+        for (const id of ids) if (typeof id === 'string') sentOrder.push(id);
+        sendRequests.push(ids.length);
       }
       return next(args);
     },
@@ -62,7 +74,7 @@ async function outboxFixture(
     sqs: relaySqs,
     dynamoDb: relayDynamoDb,
     tableName: outboxTable,
-    deadLetterQueueUrl: undefined,
+    deadLetterQueueUrl: relayDeadLetters.queueUrl,
     logger: silentLogger(),
   });
   const streams = new StreamPoller({
@@ -83,7 +95,22 @@ async function outboxFixture(
       const id: unknown = JSON.parse(m.Body ?? '{}').messageId;
       return typeof id === 'string' ? id : '';
     });
-  return { fixture, outboxTable, target, emitting, relayAll, outboxItems, delivered, sentOrder };
+  const parked = async () =>
+    (await drainVisible(fixture.sqs, relayDeadLetters.queueUrl, { keepHidden: true })).map(
+      (m) => m.MessageAttributes?.['onceflow.reason']?.StringValue ?? '',
+    );
+  return {
+    fixture,
+    outboxTable,
+    target,
+    emitting,
+    relayAll,
+    outboxItems,
+    delivered,
+    sentOrder,
+    sendRequests,
+    parked,
+  };
 }
 
 describe('transactional outbox', () => {
@@ -170,5 +197,46 @@ describe('transactional outbox', () => {
       'src-ordered#3',
       'src-ordered#4',
     ]);
+  });
+
+  it('sends the items of many source messages in batches of up to 10 per target queue', async () => {
+    const { fixture, outboxTable, emitting, relayAll, delivered, sendRequests } = await outboxFixture();
+    const sources = Array.from({ length: 25 }, (_, i) => ({
+      messageId: `src-many-${i}`,
+      accountId: 'a',
+      amountCents: 1,
+    }));
+    await fixture.send(sources);
+    while (
+      (await fixture.poll(fixture.consumer({ handler: emitting, outboxTableName: outboxTable }))).received > 0
+    ) {}
+
+    await relayAll();
+
+    expect((await delivered()).sort()).toEqual(sources.map((s) => `${s.messageId}#0`).sort());
+    expect(Math.max(...sendRequests)).toBeGreaterThan(1);
+    expect(sendRequests.every((entries) => entries <= 10)).toBe(true);
+    expect(sendRequests.length).toBeLessThan(sources.length);
+  });
+
+  it('parks an item whose target queue does not exist, with the reason, and delivers the others', async () => {
+    const { fixture, outboxTable, emitting, relayAll, delivered, parked, outboxItems } = await outboxFixture({
+      targetOf: (message, target) => (message.messageId === 'src-lost' ? `${target}-missing` : target),
+    });
+    await fixture.send([
+      { messageId: 'src-lost', accountId: 'a', amountCents: 1 },
+      { messageId: 'src-fine', accountId: 'a', amountCents: 1 },
+    ]);
+    await fixture.poll(fixture.consumer({ handler: emitting, outboxTableName: outboxTable }));
+
+    await relayAll();
+
+    expect(await delivered()).toEqual(['src-fine#0']);
+    const reasons = await parked();
+    expect(reasons).toHaveLength(1);
+    expect(reasons[0]).toMatch(
+      /^(QueueDoesNotExist|AWS\.SimpleQueueService\.NonExistentQueue): cannot send to /,
+    );
+    expect(await outboxItems()).toHaveLength(0);
   });
 });
