@@ -1,7 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { type BenchmarkOptions, readResults, runBenchmark } from './benchmark.js';
-import { localPipelineBenchmark, skippedPipeline } from './pipeline/local-pipeline.js';
+import { localPipelineBenchmark, PIPELINE_MESSAGES, skippedPipeline } from './pipeline/local-pipeline.js';
 import { renderReadmeSection } from './report/readme-section.js';
 import { writeReport } from './report/write.js';
 
@@ -14,7 +14,7 @@ const BENCH_DEFAULTS = {
   injectedLatencyMs: 0,
   roundTripMessages: 500,
   runtimeBatches: 300,
-  pipelineSeconds: 20,
+  pipelineMessages: PIPELINE_MESSAGES,
 } as const;
 
 const USAGE = `npm run bench -- [options]
@@ -25,7 +25,7 @@ const USAGE = `npm run bench -- [options]
   --injected-latency-ms <n>  delay added before every request, standing in for AWS round trips (default ${BENCH_DEFAULTS.injectedLatencyMs})
   --round-trip-messages <n> unique messages per system in the batch latency run with modelled AWS round trips; 0 skips it (default ${BENCH_DEFAULTS.roundTripMessages})
   --runtime-batches <n>      batches of 10 per system in the runtime CPU measurement (part D); 0 skips it (default ${BENCH_DEFAULTS.runtimeBatches})
-  --pipeline-seconds N       seconds of sending per offered load in part B (default ${BENCH_DEFAULTS.pipelineSeconds})
+  --pipeline-messages <n>    unique payments per run of the local pipeline and its ceiling in part B (default ${BENCH_DEFAULTS.pipelineMessages})
   --skip-pipeline            leave part B unmeasured
   --endpoint <url>           use this DynamoDB instead of starting DynamoDB Local
   --dry-run                  print the README section to stdout; write no file
@@ -40,7 +40,7 @@ function parseCommandLine() {
       repetitions: { type: 'string', default: String(BENCH_DEFAULTS.repetitions) },
       containers: { type: 'string', default: String(BENCH_DEFAULTS.containers) },
       'accounting-messages': { type: 'string', default: String(BENCH_DEFAULTS.accountingMessages) },
-      'pipeline-seconds': { type: 'string', default: String(BENCH_DEFAULTS.pipelineSeconds) },
+      'pipeline-messages': { type: 'string', default: String(BENCH_DEFAULTS.pipelineMessages) },
       'round-trip-messages': { type: 'string', default: String(BENCH_DEFAULTS.roundTripMessages) },
       'runtime-batches': { type: 'string', default: String(BENCH_DEFAULTS.runtimeBatches) },
       'skip-pipeline': { type: 'boolean', default: false },
@@ -69,7 +69,7 @@ function benchmarkOptions(values: CommandLine, startedMs: number): BenchmarkOpti
     roundTripMessages: nonNegative('round-trip-messages', values['round-trip-messages']),
     runtimeBatches: nonNegative('runtime-batches', values['runtime-batches']),
     pipeline: values['skip-pipeline'] ? skippedPipeline : localPipelineBenchmark,
-    pipelineDurationSeconds: positive('pipeline-seconds', values['pipeline-seconds']),
+    pipelineMessages: positive('pipeline-messages', values['pipeline-messages']),
     command: `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`,
     progress: (line) =>
       process.stderr.write(`[bench ${Math.round((Date.now() - startedMs) / 1000)}s] ${line}\n`),

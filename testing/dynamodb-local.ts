@@ -28,6 +28,8 @@ export interface DynamoDbLocalOptions {
    * `npm start`): keep the optimising JIT compiler, whose work pays off only over a long run. @default false
    */
   readonly longRunning?: boolean;
+  /** JVM options instead of Onceflow's (`JVM_OPTIONS`), e.g. `[]` for the JVM's own defaults. */
+  readonly jvmOptions?: readonly string[];
 }
 
 /** Credentials and region DynamoDB Local accepts; they never leave this machine. */
@@ -59,6 +61,12 @@ const JVM_GC_OPTIONS = '-XX:+UseSerialGC';
  */
 const JVM_SHORT_RUN_OPTIONS = '-XX:TieredStopAtLevel=1';
 
+/** The JVM options DynamoDB Local is started with: for a short run (the default) and with `longRunning`. */
+export const JVM_OPTIONS = {
+  shortRun: [JVM_GC_OPTIONS, JVM_SHORT_RUN_OPTIONS],
+  longRun: [JVM_GC_OPTIONS],
+} as const satisfies Record<string, readonly string[]>;
+
 /** Each running java process and its own temporary directory, removed when it stops. */
 const running = new Map<ChildProcess, string>();
 
@@ -83,8 +91,9 @@ export async function startDynamoDbLocal(options: DynamoDbLocalOptions = {}): Pr
   // DynamoDB Local unpacks its native SQLite library into java.io.tmpdir on every start and never removes it:
   // give it a directory of its own, removed when it stops.
   const scratch = mkdtempSync(join(tmpdir(), 'onceflow-dynamodb-local-'));
-  const jvmOptions = [`-Djava.io.tmpdir=${scratch}`, JVM_GC_OPTIONS];
-  if (options.longRunning !== true) jvmOptions.push(JVM_SHORT_RUN_OPTIONS);
+  const tuning =
+    options.jvmOptions ?? (options.longRunning === true ? JVM_OPTIONS.longRun : JVM_OPTIONS.shortRun);
+  const jvmOptions = [`-Djava.io.tmpdir=${scratch}`, ...tuning];
   const child = withJavaOptions(jvmOptions.join(' '), () => spawn({ port, stdio: 'pipe' }));
   const pid = child.pid;
   if (pid === undefined) {

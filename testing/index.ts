@@ -9,6 +9,7 @@ export {
   assertJavaAvailable,
   type DynamoDbLocalOptions,
   JavaNotFoundError,
+  JVM_OPTIONS,
   LOCAL_AWS_CONFIG,
   type RunningDynamoDbLocal,
   startDynamoDbLocal,

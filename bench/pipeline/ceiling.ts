@@ -29,6 +29,8 @@ export interface CeilingOptions {
   readonly mode: 'lease' | 'optimistic';
   /** Batches in flight per stage, as the pipeline's servers each poll one. @default 4 */
   readonly lanes?: number;
+  /** DynamoDB Local's JVM options. @default what `npm start` uses */
+  readonly jvmOptions?: readonly string[];
 }
 
 /** SQS takes at most 10 messages a batch, and so does the pipeline's event source. */
@@ -46,7 +48,7 @@ export async function measureCeiling(options: CeilingOptions): Promise<CeilingMe
   const lanes = options.lanes ?? 4;
   const settings = resolveSettings({ messages: options.messages, malformed: 0, mode: options.mode });
   const plan = planMessages(settings, seededRandom(settings.seed));
-  const stack = await startLocalStack({ prefix: 'onceflow-ceiling' });
+  const stack = await startLocalStack({ prefix: 'onceflow-ceiling', dynamoDbJvmOptions: options.jvmOptions });
   const pollers: StreamPoller[] = [];
   try {
     const client = new DynamoDBClient({ ...LOCAL_AWS_CONFIG, endpoint: stack.dynamoDbEndpoint });

@@ -71,40 +71,35 @@ function handlerLevelPanel(handlerLevel: HandlerLevelResult): string[] {
   return parts;
 }
 
-/** Right: achieved against offered rate, the diagonal where the two are equal, the offered loads below. */
+/** Right: the pipeline's payments/s flat out, beside its ceiling (bars, the ceiling's height the scale). */
 function pipelinePanel(pipeline: PipelineResult): string[] {
   const { panelTop, panelHeight, rightX, rightWidth } = LAYOUT;
-  const measurements = pipeline.measurements;
   const parts: string[] = [
-    `<text x="${rightX}" y="24" font-size="15" font-weight="bold">Pipeline: achieved vs offered msgs/s</text>`,
+    `<text x="${rightX}" y="24" font-size="15" font-weight="bold">Local pipeline: payments/s vs its ceiling</text>`,
     `<rect x="${rightX}" y="${panelTop}" width="${rightWidth}" height="${panelHeight}" fill="none" stroke="#cbd5e0"/>`,
   ];
-  const measured = measurements.filter(
-    (m): m is typeof m & { achievedPerSecond: number } => m.achievedPerSecond !== null,
-  );
-  if (measured.length === 0) {
+  const { ceilingPerSecond, achievedPerSecond } = pipeline;
+  if (ceilingPerSecond === null || achievedPerSecond === null) {
     parts.push(
       `<text x="${rightX + rightWidth / 2}" y="${panelTop + panelHeight / 2}" text-anchor="middle" font-size="14" fill="#718096">not measured yet</text>`,
       `<text x="${rightX + rightWidth / 2}" y="${panelTop + panelHeight / 2 + 18}" text-anchor="middle" fill="#718096">the local pipeline was skipped in this run</text>`,
     );
-  } else {
-    const maxOffered = Math.max(...measurements.map((m) => m.offeredPerSecond));
-    const xOf = (value: number) => rightX + (rightWidth * value) / maxOffered;
-    const yOf = (value: number) => panelTop + panelHeight - (panelHeight * value) / maxOffered;
-    parts.push(
-      `<line x1="${xOf(0)}" y1="${yOf(0)}" x2="${xOf(maxOffered)}" y2="${yOf(maxOffered)}" stroke="#cbd5e0" stroke-dasharray="4 4"/>`,
-      `<polyline fill="none" stroke="#2f855a" stroke-width="2" points="${measured.map((m) => `${xOf(m.offeredPerSecond)},${yOf(m.achievedPerSecond)}`).join(' ')}"/>`,
-      ...measured.map(
-        (m) =>
-          `<circle cx="${xOf(m.offeredPerSecond)}" cy="${yOf(m.achievedPerSecond)}" r="4" fill="#2f855a"/>` +
-          `<text x="${xOf(m.offeredPerSecond)}" y="${yOf(m.achievedPerSecond) - 8}" text-anchor="middle">${fmtInt(m.achievedPerSecond)}</text>`,
-      ),
-    );
+    return parts;
   }
-  measurements.forEach((m, index) => {
-    const x = rightX + ((index + 0.5) * rightWidth) / measurements.length;
+  const scale = niceCeiling(Math.max(ceilingPerSecond, achievedPerSecond));
+  const bars = [
+    { label: 'ceiling', value: ceilingPerSecond, color: '#a0aec0' },
+    { label: 'npm start', value: achievedPerSecond, color: '#2f855a' },
+  ];
+  const slot = rightWidth / bars.length;
+  bars.forEach((bar, index) => {
+    const height = (panelHeight * bar.value) / scale;
+    const x = rightX + index * slot + slot * 0.25;
+    const y = panelTop + panelHeight - height;
     parts.push(
-      `<text x="${x}" y="${panelTop + panelHeight + 18}" text-anchor="middle">${m.offeredPerSecond} offered</text>`,
+      `<rect x="${x}" y="${y}" width="${slot * 0.5}" height="${height}" fill="${bar.color}"/>`,
+      `<text x="${x + slot * 0.25}" y="${y - 6}" text-anchor="middle">${fmtInt(bar.value)}</text>`,
+      `<text x="${x + slot * 0.25}" y="${panelTop + panelHeight + 18}" text-anchor="middle">${bar.label}</text>`,
     );
   });
   return parts;

@@ -43,6 +43,8 @@ export interface LocalStackOptions {
   readonly functionTimeoutSeconds?: number;
   /** Tune DynamoDB Local for a run of an hour or more (a soak). @default false */
   readonly longRunning?: boolean;
+  /** DynamoDB Local's JVM options instead of the testing kit's choice (the bench compares them). */
+  readonly dynamoDbJvmOptions?: readonly string[];
 }
 
 export interface LocalStackResources {
@@ -91,7 +93,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     throw new Error(`Local consumer settings are invalid:\n${violations.join('\n')}`);
 
   const [dynamoDbLocal, sqsLocal] = await Promise.all([
-    startDynamoDbLocal({ longRunning: options.longRunning }),
+    startDynamoDbLocal({ longRunning: options.longRunning, jvmOptions: options.dynamoDbJvmOptions }),
     startSqsLocal(),
   ]);
   const stop = async () => {
