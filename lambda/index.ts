@@ -17,6 +17,8 @@ export {
   OUTCOME_KINDS,
   PROCESSING_MODES,
   type ProcessingMode,
+  READ_BEFORE_CLAIM_SETTINGS,
+  type ReadBeforeClaim,
   type RecordOutcomeKind,
   type RelayEnvironment,
   RUNTIME_DEFAULTS,

@@ -1,6 +1,6 @@
 import { Duration } from 'aws-cdk-lib';
 import { CLAIMS_TABLE } from '../lambda/contract/index.js';
-import type { ConsumerTimingSettings } from './consumer-settings.js';
+import type { ConsumerTimingSettings, ExactlyOnceConsumerSettings } from './consumer-settings.js';
 import {
   MIN_MAX_RECEIVE_COUNT,
   VISIBILITY_TIMEOUT_FUNCTION_TIMEOUT_FACTOR,
@@ -79,6 +79,18 @@ export function findPropsViolations(presence: ConsumerPropsPresence): string[] {
     );
   }
   return violations;
+}
+
+/** Returns one message per runtime setting the chosen mode cannot honour. */
+export function findModeViolations(
+  settings: Pick<ExactlyOnceConsumerSettings, 'mode' | 'readBeforeClaim'>,
+): string[] {
+  if (settings.mode !== 'optimistic' || settings.readBeforeClaim !== 'never') return [];
+  return [
+    "readBeforeClaim is 'never', but optimistic mode always reads the batch before committing: a duplicate it " +
+      'missed would cancel the grouped transaction of its whole batch. Fix: remove readBeforeClaim, or use mode ' +
+      "'lease'.",
+  ];
 }
 
 /** Returns one message per outbox setting the relay could not work with; empty without an outbox. */

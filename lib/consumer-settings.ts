@@ -1,6 +1,6 @@
 import { Duration } from 'aws-cdk-lib';
 import { CfnQueue, Queue } from 'aws-cdk-lib/aws-sqs';
-import type { ProcessingMode } from '../lambda/contract/index.js';
+import type { ProcessingMode, ReadBeforeClaim } from '../lambda/contract/index.js';
 import {
   CLOCK_SKEW_MARGIN,
   CONSUMER_DEFAULTS,
@@ -23,6 +23,14 @@ export type ConsumerMode = ProcessingMode;
 export interface ConsumerSettingsInput {
   /** Claim before running the handler (`lease`) or only at commit (`optimistic`). @default 'lease' */
   readonly mode?: ConsumerMode;
+  /**
+   * Lease mode: when the batch's DONE records are read (one BatchGetItem, half a read unit per id) before claiming,
+   * so a known duplicate makes no claim (1 WRU when refused) and runs no handler. `auto` reads while more than 10% of
+   * a container's recent deliveries were duplicates already DONE; `always`; `never`. Optimistic mode always reads,
+   * and `never` with it is refused. Written to ONCEFLOW_READ_BEFORE_CLAIM.
+   * @default 'auto'
+   */
+  readonly readBeforeClaim?: ReadBeforeClaim;
   /** Records per invocation. Above 10 needs `maxBatchingWindow`; FIFO queues allow at most 10. @default 10 */
   readonly batchSize?: number;
   /** How long Lambda gathers records before invoking. Not allowed on FIFO queues. @default - no batching window */
@@ -124,6 +132,7 @@ export interface ConsumerTimingSettings {
 /** The settings in force after defaults, user props and an existing queue are merged. */
 export interface ExactlyOnceConsumerSettings extends ConsumerTimingSettings {
   readonly mode: ConsumerMode;
+  readonly readBeforeClaim: ReadBeforeClaim;
   readonly memorySize: number;
   readonly serviceName: string;
 }
@@ -140,6 +149,7 @@ export function resolveConsumerSettings(props: ConsumerSettingsInput): ExactlyOn
   const leaseDuration = props.leaseDuration ?? defaultLeaseDuration(functionTimeout, clockSkewMargin);
   const common = {
     mode: props.mode ?? d.mode,
+    readBeforeClaim: props.readBeforeClaim ?? d.readBeforeClaim,
     memorySize: props.memorySize ?? d.memorySize,
     serviceName: props.serviceName ?? d.serviceName,
     functionTimeout,

@@ -50,6 +50,7 @@ export const PROVISIONED_POLLER_DEFAULTS = { minimumPollers: 2, maximumPollers: 
 /** Defaults of the settings a user may leave out. Lease and visibility timeout are derived, see below. */
 export const CONSUMER_DEFAULTS = {
   mode: 'lease',
+  readBeforeClaim: RUNTIME_DEFAULTS.readBeforeClaim,
   batchSize: 10,
   maxConcurrency: 10,
   functionTimeout: Duration.seconds(DEFAULT_FUNCTION_TIMEOUT_SECONDS),

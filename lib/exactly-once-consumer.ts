@@ -19,6 +19,7 @@ import { ConsumerAlarms, type ConsumerAlarmThresholds } from './consumer-alarms.
 import { ConsumerDashboard } from './consumer-dashboard.js';
 import {
   findLargePayloadViolations,
+  findModeViolations,
   findOutboxViolations,
   findPropsViolations,
   findTimingViolations,
@@ -39,7 +40,7 @@ import { type OutboxProps, TransactionalOutbox } from './transactional-outbox.js
 
 /** The IAM description of the consumer's role: what it may do, for whoever reads the role in the console. */
 const ROLE_DESCRIPTION =
-  'Onceflow consumer: claims-table writes, DLQ parking, visibility changes, its own log group.';
+  'Onceflow consumer: claims-table reads and writes, DLQ parking, visibility changes, its own log group.';
 
 /** The props of `ExactlyOnceConsumer`; the timing, queue and runtime settings come from `ConsumerSettingsInput`. */
 export interface ExactlyOnceConsumerProps extends ConsumerSettingsInput {
@@ -275,6 +276,7 @@ function checkedHandlerProject(
       existingTableKey: props.existingTable instanceof Table ? describeKey(props.existingTable) : undefined,
     }),
     ...findTimingViolations(settings),
+    ...findModeViolations(settings),
     ...findLargePayloadViolations(
       settings,
       props.largePayloads === undefined
@@ -310,6 +312,7 @@ function runtimeEnvironment(
     sourceQueueUrl: consumer.queue.queueUrl,
     deadLetterQueueUrl: consumer.deadLetterQueue.queueUrl,
     mode: settings.mode,
+    readBeforeClaim: settings.readBeforeClaim,
     leaseMs: settings.leaseDuration.toMilliseconds(),
     dedupWindowSeconds: settings.dedupWindow.toSeconds(),
     outboxTableName: consumer.outbox?.table.tableName,
@@ -326,7 +329,8 @@ function grantConsumerRuntime(
   const { role } = consumer;
   // Exactly what the runtime calls; TransactWriteItems is authorized per item action, so UpdateItem covers it.
   // DescribeTable: the runtime checks the table once per container, so a wrong one fails with its name.
-  consumer.table.grant(role, 'dynamodb:UpdateItem', 'dynamodb:DescribeTable');
+  // BatchGetItem: the read of a batch's DONE records before its claims (lease) or its commit (optimistic).
+  consumer.table.grant(role, 'dynamodb:UpdateItem', 'dynamodb:BatchGetItem', 'dynamodb:DescribeTable');
   consumer.deadLetterQueue.grant(role, 'sqs:SendMessage');
   consumer.queue.grant(role, 'sqs:ChangeMessageVisibility');
   // What the event source mapping itself needs: receive, delete, attributes.

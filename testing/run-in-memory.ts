@@ -152,6 +152,7 @@ async function run<Payload>(
     payloadMismatch: handlerOptions.payloadMismatch,
     storeResult: handlerOptions.storeResult,
     mode: options.mode ?? handlerOptions.mode ?? RUNTIME_DEFAULTS.mode,
+    readBeforeClaim: handlerOptions.readBeforeClaim,
     deadLetters: {
       park: async (record: SQSRecord, reason: string, errorType: string) => {
         dlq.push({ sqsMessageId: record.messageId, body: record.body, reason, errorType });

@@ -38,6 +38,12 @@ export interface ContainerOptions {
   readonly remainingTimeMs?: number;
   /** An external side effect the handler performs before its writes (an HTTP call, in real life). */
   readonly sideEffect?: (messageId: string) => Promise<void>;
+  /**
+   * Onceflow answers every duplicate from the claims table, never from the container's DONE cache: what a
+   * container that lives for many batches meets at scale, where another container applied the original (see
+   * `meteredColdMixed`). @default false
+   */
+  readonly coldDuplicates?: boolean;
 }
 
 /** The handler with the container's external side effect run first, when it has one. */
@@ -50,7 +56,11 @@ export function withSideEffect(handler: MessageHandler, options: ContainerOption
   };
 }
 
-/** Onceflow's consumer with the bench's lease and injected clock; its outcomes counted by kind. */
+/**
+ * Onceflow's consumer with the bench's lease and injected clock; its outcomes counted by kind. Every other setting is
+ * the default a user deploys with: in lease mode, readBeforeClaim 'auto' reads a batch before claiming only while the
+ * container's recent deliveries hold more than 10% cold duplicates.
+ */
 export function onceflowContainer(
   handler: MessageHandler,
   options: {
@@ -58,15 +68,20 @@ export function onceflowContainer(
     documentClient: DynamoDBDocumentClient;
     mode: 'lease' | 'optimistic';
     clock: (() => number) | undefined;
+    coldDuplicates?: boolean;
   },
 ): Container {
-  const consumer = exactlyOnce(handler, {
+  const cold = options.coldDuplicates === true;
+  // storeResult is the runtime's one switch past the DONE cache (a stored result is on the record, so duplicates
+  // read the record). The handler then returns nothing: nothing is stored, and every request is the default's.
+  const consumer = exactlyOnce(cold ? returningNothing(handler) : handler, {
     tableName: options.tableName,
     dynamoDb: options.documentClient,
     sqs: offlineSqs(),
     mode: options.mode,
     leaseMs: BENCH_LEASE_MS,
     clock: options.clock,
+    storeResult: cold,
     logger: new Logger({ logLevel: 'SILENT' }),
     metrics: new Metrics({ namespace: 'OnceflowBench' }),
   });
@@ -82,6 +97,13 @@ export function onceflowContainer(
       failedSqsMessageIds: report.batchItemFailures.map((failure) => failure.itemIdentifier),
       outcomes,
     };
+  };
+}
+
+/** The handler, with whatever it returns dropped. */
+function returningNothing(handler: MessageHandler): MessageHandler {
+  return async (message, ctx) => {
+    await handler(message, ctx);
   };
 }
 

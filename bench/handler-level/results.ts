@@ -93,7 +93,7 @@ export interface CostSample {
   readonly warmDuplicate: DeliveryCost;
   /** Another container sees it: the dedup table answers. */
   readonly coldDuplicate: DeliveryCost;
-  /** The 30% duplicate stream with a fresh container per batch: every duplicate cold, as at scale on AWS. */
+  /** The 30% duplicate stream on one container whose every duplicate is cold, as at scale on AWS. */
   readonly coldMixed: DeliveryCost;
   /** The same, at each of COST_DUPLICATE_SHARES. */
   readonly coldMixedByShare: readonly { readonly duplicateShare: number; readonly cost: DeliveryCost }[];

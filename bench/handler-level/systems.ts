@@ -78,6 +78,7 @@ export async function setUpSystem(
             documentClient,
             mode,
             clock: options.clock,
+            coldDuplicates: options.coldDuplicates,
           }),
       };
     }

@@ -93,8 +93,9 @@ function handlerLevelTable(handlerLevel: HandlerLevelResult): string[] {
       'are delivered again at once, as SQS would after their visibility timeout.',
     '- **requests**: DynamoDB HTTP requests counted by SDK middleware, per message, one batch at a time: a new ' +
       'message; a duplicate the same container already saw (warm); a duplicate another container saw (cold).',
-    `- **WRU per delivery**: on the ${Math.round(options.duplicateShare * 100)}% duplicate stream with a fresh ` +
-      'container per batch (every duplicate cold). ' +
+    `- **WRU per delivery**: on the ${Math.round(options.duplicateShare * 100)}% duplicate stream, taken by one ` +
+      'container that answers no duplicate from its DONE cache (every duplicate cold, as at scale, where another ' +
+      "container applied the original; lease mode's read before claiming turns on as it sees them). " +
       writeUnitsSource(handlerLevel) +
       `Refused writes carry no ConsumedCapacity, so they are estimated: ${REFUSED_WRITE_UNITS} WRU for a failed ` +
       `condition (documented), ${REFUSED_TRANSACTION_WRITE_UNITS_PER_ITEM} WRU per item of a cancelled transaction ` +

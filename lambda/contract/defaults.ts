@@ -4,6 +4,14 @@
 export const PROCESSING_MODES = ['lease', 'optimistic'] as const;
 export type ProcessingMode = (typeof PROCESSING_MODES)[number];
 
+/**
+ * When lease mode reads the batch's DONE records before claiming (one eventually consistent `BatchGetItem`): `auto`
+ * while recent deliveries hold enough cold duplicates for the read to cost less than the refused claims it saves,
+ * `always`, or `never`. Optimistic mode always reads: a duplicate it misses cancels a whole grouped transaction.
+ */
+export const READ_BEFORE_CLAIM_SETTINGS = ['auto', 'always', 'never'] as const;
+export type ReadBeforeClaim = (typeof READ_BEFORE_CLAIM_SETTINGS)[number];
+
 /** The function timeout the construct uses when none is given. */
 export const DEFAULT_FUNCTION_TIMEOUT_SECONDS = 30;
 /**
@@ -33,6 +41,8 @@ export const REQUEST_TIMEOUTS = {
 
 export const RUNTIME_DEFAULTS = {
   mode: 'lease' as ProcessingMode,
+  /** A fresh container does not read; it starts once the claims it makes find enough duplicates. */
+  readBeforeClaim: 'auto' as ReadBeforeClaim,
   /** The longest an invocation lives, plus the clock-skew margin. */
   leaseMs: (DEFAULT_FUNCTION_TIMEOUT_SECONDS + CLOCK_SKEW_MARGIN_SECONDS) * 1000,
   /**
@@ -48,6 +58,10 @@ export const RUNTIME_DEFAULTS = {
 
 export function isProcessingMode(value: unknown): value is ProcessingMode {
   return value === 'lease' || value === 'optimistic';
+}
+
+export function isReadBeforeClaim(value: unknown): value is ReadBeforeClaim {
+  return value === 'auto' || value === 'always' || value === 'never';
 }
 
 /** The queues the construct creates (and the test kit creates the same way). Times in seconds. */

@@ -1,4 +1,9 @@
-import { isProcessingMode, type ProcessingMode } from './defaults.js';
+import {
+  isProcessingMode,
+  isReadBeforeClaim,
+  type ProcessingMode,
+  type ReadBeforeClaim,
+} from './defaults.js';
 import { ConfigurationError } from './errors.js';
 import { DEFAULT_SERVICE_NAME, METRICS_NAMESPACE } from './metrics.js';
 
@@ -12,6 +17,8 @@ export const ENVIRONMENT = {
   deadLetterQueueUrl: 'ONCEFLOW_DLQ_URL',
   sourceQueueUrl: 'ONCEFLOW_SOURCE_QUEUE_URL',
   mode: 'ONCEFLOW_MODE',
+  /** Lease mode: when the batch's DONE records are read before claiming ('auto', 'always', 'never'). */
+  readBeforeClaim: 'ONCEFLOW_READ_BEFORE_CLAIM',
   leaseMs: 'ONCEFLOW_LEASE_MS',
   dedupWindowSeconds: 'ONCEFLOW_DEDUP_WINDOW_SECONDS',
   /** Receives before SQS redrives a message; the runtime parks it itself, with a reason, on the last one. */
@@ -42,6 +49,7 @@ export interface ConsumerEnvironment {
   readonly serviceName: string;
   readonly maxReceiveCount?: number;
   readonly visibilityTimeoutSeconds?: number;
+  readonly readBeforeClaim?: ReadBeforeClaim;
 }
 
 /** What an outbox relay function is configured with. */
@@ -69,6 +77,7 @@ export function toConsumerEnvironment(
     ...optional(ENVIRONMENT.outboxTableName, settings.outboxTableName),
     ...optional(ENVIRONMENT.maxReceiveCount, settings.maxReceiveCount),
     ...optional(ENVIRONMENT.visibilityTimeoutSeconds, settings.visibilityTimeoutSeconds),
+    ...optional(ENVIRONMENT.readBeforeClaim, settings.readBeforeClaim),
     [ENVIRONMENT.serviceName]: settings.serviceName,
     [ENVIRONMENT.metricsNamespace]: METRICS_NAMESPACE,
   };
@@ -101,6 +110,7 @@ export function readConsumerEnvironment(env: EnvironmentVariables): {
     serviceName: text(env, ENVIRONMENT.serviceName),
     maxReceiveCount: positiveNumber(env, ENVIRONMENT.maxReceiveCount),
     visibilityTimeoutSeconds: positiveNumber(env, ENVIRONMENT.visibilityTimeoutSeconds),
+    readBeforeClaim: readBeforeClaim(env),
   };
 }
 
@@ -132,6 +142,14 @@ function mode(env: EnvironmentVariables): ProcessingMode | undefined {
   const value = text(env, ENVIRONMENT.mode);
   if (value === undefined || isProcessingMode(value)) return value;
   throw new ConfigurationError(`${ENVIRONMENT.mode} must be 'lease' or 'optimistic', not '${value}'.`);
+}
+
+function readBeforeClaim(env: EnvironmentVariables): ReadBeforeClaim | undefined {
+  const value = text(env, ENVIRONMENT.readBeforeClaim);
+  if (value === undefined || isReadBeforeClaim(value)) return value;
+  throw new ConfigurationError(
+    `${ENVIRONMENT.readBeforeClaim} must be 'auto', 'always' or 'never', not '${value}'.`,
+  );
 }
 
 function positiveNumber(env: EnvironmentVariables, name: string): number | undefined {

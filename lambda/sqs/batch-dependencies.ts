@@ -1,6 +1,6 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { LRUCache } from 'lru-cache';
-import type { ProcessingMode } from '../contract/index.js';
+import type { ProcessingMode, ReadBeforeClaim } from '../contract/index.js';
 import type { ClaimStore } from '../core/claim-store.js';
 import type { DeadLetterQueue } from './dead-letter-queue.js';
 import type { MessageHandler, MetricsSink } from './handler-contract.js';
@@ -18,6 +18,12 @@ export interface BatchProcessorDependencies {
   readonly store: ClaimStorePort;
   readonly handler: MessageHandler;
   readonly mode: ProcessingMode;
+  /**
+   * Lease mode: when the batch's DONE records are read before claiming. 'auto' reads while the share of cold
+   * duplicates among recent deliveries is above the break-even (`lambda/sqs/duplicate-share.ts`). Optimistic mode
+   * always reads. @default 'auto'
+   */
+  readonly readBeforeClaim?: ReadBeforeClaim;
   /** Where permanent failures are parked. Without it they return to the queue, to reach its DLQ by redrive. */
   readonly deadLetters: Pick<DeadLetterQueue, 'park'> | undefined;
   readonly sourceQueue: Pick<SourceQueue, 'returnAfter'>;

@@ -1,6 +1,6 @@
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
 import pLimit, { type LimitFunction } from 'p-limit';
-import { ACKNOWLEDGED_KINDS, METRIC } from '../contract/index.js';
+import { ACKNOWLEDGED_KINDS, METRIC, RUNTIME_DEFAULTS } from '../contract/index.js';
 import type { ClaimRecord } from '../core/claim-record.js';
 import type { Claim, ClaimResult, CommitOutcome } from '../core/claim-results.js';
 import {
@@ -15,6 +15,7 @@ import { encodeStoredResult } from '../core/stored-result.js';
 import { Outbox } from '../outbox/outbox.js';
 import type { BatchProcessorDependencies } from './batch-dependencies.js';
 import { type BatchLatency, publishMetrics } from './batch-metrics.js';
+import { DuplicateShare } from './duplicate-share.js';
 import type { BatchReport, ExactlyOnceContext, RecordLogger, RecordOutcome } from './handler-contract.js';
 import { RecordLease } from './record-lease.js';
 import {
@@ -40,7 +41,7 @@ interface Invocation {
   readonly claims: Map<SQSRecord, Claim>;
   /** Each record read once: its message, or why it is malformed. */
   readonly reads: ReadonlyMap<SQSRecord, OnceflowMessage | MalformedMessageError>;
-  /** Optimistic mode: the batch's messageIds found DONE before any handler ran. */
+  /** The batch's messageIds found DONE before any handler ran, when the batch was read (see `readsBatch`). */
   readonly knownDone: ReadonlyMap<string, ClaimRecord>;
   /**
    * This batch's latencies, published with its counts at its end: one process may run many batches at once
@@ -56,9 +57,13 @@ interface Invocation {
  */
 export class BatchProcessor {
   private readonly settlement: Settlement;
+  /** Lease mode with readBeforeClaim 'auto': whether recent cold duplicates pay for the read. Lives across batches. */
+  private readonly duplicateShare: DuplicateShare | undefined;
 
   constructor(private readonly deps: BatchProcessorDependencies) {
     this.settlement = new Settlement(deps);
+    const auto = (deps.readBeforeClaim ?? RUNTIME_DEFAULTS.readBeforeClaim) === 'auto';
+    this.duplicateShare = deps.mode === 'lease' && auto ? new DuplicateShare() : undefined;
   }
 
   async process(event: SQSEvent, lambdaContext?: Context): Promise<BatchReport> {
@@ -205,14 +210,15 @@ export class BatchProcessor {
   }
 
   /**
-   * Optimistic mode: one eventually consistent read of the batch's claims, so a known duplicate neither runs its
-   * handler nor joins a grouped transaction that its refusal would cancel (AWS charges a cancelled transaction
-   * in full). Lease mode needs none: its claims are single conditional writes.
+   * One eventually consistent read of the batch's claims, so a known duplicate runs no handler and is answered as a
+   * refused claim would be. Optimistic mode always reads: a duplicate would otherwise join, and cancel, a grouped
+   * transaction (AWS charges a cancelled transaction in full). In lease mode each duplicate's claim is refused on
+   * its own (1 WRU), so the read (half an RRU per id, and one more round trip) pays only when duplicates are many.
    */
   private async findKnownDone(
     reads: readonly (OnceflowMessage | MalformedMessageError)[],
   ): Promise<ReadonlyMap<string, ClaimRecord>> {
-    if (this.deps.mode !== 'optimistic') return new Map();
+    if (!this.readsBatch()) return new Map();
     const messageIds = reads
       .filter((read): read is OnceflowMessage => !(read instanceof MalformedMessageError))
       .filter((message) => !this.isCachedDone(message))
@@ -222,11 +228,24 @@ export class BatchProcessor {
       return await this.deps.store.findDone(messageIds);
     } catch (error) {
       if (error instanceof ConfigurationError) throw error;
-      // Only an optimisation: the commit's own condition still refuses every duplicate.
-      this.deps.logger.warn('Could not read which messages are done; committing without knowing', {
+      // Only an optimisation: the claim's condition (lease) or the commit's (optimistic) still refuses duplicates.
+      this.deps.logger.warn('Could not read which messages are done; going on without knowing', {
         error: describe(error),
       });
       return new Map();
+    }
+  }
+
+  /** Whether this batch is read before its claims: always in optimistic mode; in lease mode, as configured. */
+  private readsBatch(): boolean {
+    if (this.deps.mode === 'optimistic') return true;
+    switch (this.deps.readBeforeClaim ?? RUNTIME_DEFAULTS.readBeforeClaim) {
+      case 'always':
+        return true;
+      case 'never':
+        return false;
+      case 'auto':
+        return this.duplicateShare?.favoursRead() ?? false;
     }
   }
 
@@ -271,6 +290,7 @@ export class BatchProcessor {
     }
     const knownDone = invocation.knownDone.get(messageId);
     if (knownDone !== undefined) {
+      this.duplicateShare?.observe(true);
       // As a refused claim would: a payload mismatch, the stored result, the container's cache.
       return {
         outcome: await this.settlement.refused(record, fingerprint, { kind: 'Duplicate', record: knownDone }),
@@ -334,6 +354,8 @@ export class BatchProcessor {
       return { outcome: outcomeFor(record, messageId, 'Retried', { reason: describe(error) }) };
     }
     invocation.latencies.push({ name: METRIC.claimLatency, ms: this.deps.clock() - startedMs });
+    // Whether or not the batch was read: a duplicate the read did not see, or that was not read, is refused here.
+    this.duplicateShare?.observe(result.kind === 'Duplicate');
     if (result.kind !== 'Claimed')
       return { outcome: await this.settlement.refused(record, fingerprint, result) };
     return { claim: result.claim };

@@ -10,8 +10,10 @@ import {
   DEFAULT_SERVICE_NAME,
   ENVIRONMENT,
   type EnvironmentVariables,
+  isReadBeforeClaim,
   METRICS_NAMESPACE,
   type ProcessingMode,
+  type ReadBeforeClaim,
   RUNTIME_DEFAULTS,
   readConsumerEnvironment,
 } from '../contract/index.js';
@@ -36,6 +38,15 @@ export interface ExactlyOnceOptions {
   readonly tableName?: string;
   /** 'lease' claims before the handler runs (safe for external side effects); 'optimistic' claims at commit. @default process.env.ONCEFLOW_MODE ?? 'lease' */
   readonly mode?: ProcessingMode;
+  /**
+   * Lease mode: when to read the batch's DONE records (one eventually consistent BatchGetItem, half a read unit per
+   * id) before claiming, so a known duplicate makes no claim (a refused claim costs a write unit, 1 WRU) and runs no
+   * handler. 'auto' reads while more than 10% of the deliveries this container recently read or claimed were
+   * duplicates already DONE, where the read costs less than the refused claims it saves; 'always' reads every
+   * batch; 'never' claims straight away, one round trip less per batch. Optimistic mode always reads, and refuses
+   * 'never'. @default process.env.ONCEFLOW_READ_BEFORE_CLAIM ?? 'auto'
+   */
+  readonly readBeforeClaim?: ReadBeforeClaim;
   /** @default process.env.ONCEFLOW_LEASE_MS ?? 60_000 */
   readonly leaseMs?: number;
   /** @default process.env.ONCEFLOW_DEDUP_WINDOW_SECONDS ?? 1_296_000 (15 days) */
@@ -122,6 +133,7 @@ export interface ConsumerConfiguration extends Omit<ConsumerEnvironment, 'claims
   readonly concurrency: number;
   readonly doneCacheSize: number;
   readonly heartbeat: boolean;
+  readonly readBeforeClaim: ReadBeforeClaim;
 }
 
 /**
@@ -179,10 +191,12 @@ export function resolveConfiguration(
       `exactlyOnce: no claims table. Deploy with ExactlyOnceConsumer (it sets ${ENVIRONMENT.claimsTableName}), set ${ENVIRONMENT.claimsTableName}, or pass options.tableName.`,
     );
   }
+  const mode = options.mode ?? fromEnv.mode ?? RUNTIME_DEFAULTS.mode;
   return {
     tableName,
     tableNameSource: options.tableName === undefined ? ENVIRONMENT.claimsTableName : 'options.tableName',
-    mode: options.mode ?? fromEnv.mode ?? RUNTIME_DEFAULTS.mode,
+    mode,
+    readBeforeClaim: resolveReadBeforeClaim(options.readBeforeClaim, fromEnv.readBeforeClaim, mode),
     leaseMs: options.leaseMs ?? fromEnv.leaseMs ?? RUNTIME_DEFAULTS.leaseMs,
     dedupWindowSeconds:
       options.dedupWindowSeconds ?? fromEnv.dedupWindowSeconds ?? RUNTIME_DEFAULTS.dedupWindowSeconds,
@@ -196,6 +210,28 @@ export function resolveConfiguration(
     doneCacheSize: options.doneCacheSize ?? RUNTIME_DEFAULTS.doneCacheSize,
     heartbeat: options.heartbeat ?? false,
   };
+}
+
+/** The read-before-claim setting in force; a value optimistic mode cannot honour is a ConfigurationError. */
+function resolveReadBeforeClaim(
+  option: unknown,
+  fromEnv: ReadBeforeClaim | undefined,
+  mode: ProcessingMode,
+): ReadBeforeClaim {
+  // Checked here too: a JavaScript caller's option reaches the runtime unchecked by the compiler.
+  if (option !== undefined && !isReadBeforeClaim(option)) {
+    throw new ConfigurationError(
+      `options.readBeforeClaim must be 'auto', 'always' or 'never', not '${String(option)}'.`,
+    );
+  }
+  const setting = option ?? fromEnv ?? RUNTIME_DEFAULTS.readBeforeClaim;
+  if (mode === 'optimistic' && setting === 'never') {
+    const source = option === undefined ? ENVIRONMENT.readBeforeClaim : 'options.readBeforeClaim';
+    throw new ConfigurationError(
+      `${source} is 'never', but optimistic mode always reads the batch before committing; leave it unset or use lease mode.`,
+    );
+  }
+  return setting;
 }
 
 async function startProcessor(handler: MessageHandler, options: ExactlyOnceOptions): Promise<BatchProcessor> {
@@ -224,6 +260,7 @@ async function startProcessor(handler: MessageHandler, options: ExactlyOnceOptio
     }),
     handler,
     mode: config.mode,
+    readBeforeClaim: config.readBeforeClaim,
     deadLetters:
       config.deadLetterQueueUrl === undefined
         ? undefined

@@ -314,6 +314,29 @@ describe('ExactlyOnceConsumer synth-time invariants', () => {
     );
   });
 
+  it("refuses readBeforeClaim 'never' in optimistic mode, which always reads", () => {
+    const error = configurationError(() => ({ mode: 'optimistic', readBeforeClaim: 'never' }));
+    expect(error.message).toBe(
+      HEADER_ONE +
+        "1. readBeforeClaim is 'never', but optimistic mode always reads the batch before committing: a duplicate " +
+        'it missed would cancel the grouped transaction of its whole batch. Fix: remove readBeforeClaim, or use ' +
+        "mode 'lease'.",
+    );
+  });
+
+  it.each([
+    ['lease', 'never'],
+    ['optimistic', 'always'],
+  ] as const)('accepts mode %s with readBeforeClaim %s', (mode, readBeforeClaim) => {
+    const stack = new Stack(appWithoutBundling(), 'Test');
+    const consumer = new ExactlyOnceConsumer(stack, 'Consumer', {
+      entry: FIXTURE_ENTRY,
+      mode,
+      readBeforeClaim,
+    });
+    expect(consumer.settings.readBeforeClaim).toBe(readBeforeClaim);
+  });
+
   it('accepts an outbox with a target and the default relay settings', () => {
     const stack = new Stack(appWithoutBundling(), 'Test');
     const consumer = new ExactlyOnceConsumer(stack, 'Consumer', {

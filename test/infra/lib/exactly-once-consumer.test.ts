@@ -67,6 +67,7 @@ describe('ExactlyOnceConsumer function', () => {
           [ENVIRONMENT.sourceQueueUrl]: { Ref: queueId },
           [ENVIRONMENT.deadLetterQueueUrl]: { Ref: dlqId },
           [ENVIRONMENT.mode]: 'lease',
+          [ENVIRONMENT.readBeforeClaim]: 'auto',
           [ENVIRONMENT.leaseMs]: String(RUNTIME_DEFAULTS.leaseMs),
           [ENVIRONMENT.dedupWindowSeconds]: String(RUNTIME_DEFAULTS.dedupWindowSeconds),
           POWERTOOLS_SERVICE_NAME: 'onceflow',
@@ -80,6 +81,7 @@ describe('ExactlyOnceConsumer function', () => {
   it('passes its own settings and extra variables through the environment', () => {
     const { template: t } = synth({
       mode: 'optimistic',
+      readBeforeClaim: 'always',
       functionTimeout: Duration.seconds(20),
       memorySize: 1024,
       leaseDuration: Duration.seconds(90),
@@ -94,6 +96,7 @@ describe('ExactlyOnceConsumer function', () => {
       Environment: {
         Variables: Match.objectLike({
           [ENVIRONMENT.mode]: 'optimistic',
+          [ENVIRONMENT.readBeforeClaim]: 'always',
           [ENVIRONMENT.leaseMs]: '90000',
           [ENVIRONMENT.dedupWindowSeconds]: String(20 * 24 * 3600),
           // The runtime parks on the last receive, and never shortens the visibility (6 x 20 s) when extending.
@@ -158,6 +161,8 @@ describe('ExactlyOnceConsumer permissions', () => {
     expect(allowedActions(template, roleId)).toEqual(
       new Map([
         ['dynamodb:UpdateItem', new Set([arnOf(tableId)])],
+        // The read of a batch's DONE records before its claims or its commit.
+        ['dynamodb:BatchGetItem', new Set([arnOf(tableId)])],
         // The runtime checks its claims table once per container, so a wrong table fails with its name.
         ['dynamodb:DescribeTable', new Set([arnOf(tableId)])],
         ['sqs:SendMessage', new Set([arnOf(dlqId)])],

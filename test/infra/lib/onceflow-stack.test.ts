@@ -66,9 +66,11 @@ describe('OnceflowStack', () => {
     const allowed = allowedActions(template, roleId);
     expect(allowed.get('dynamodb:UpdateItem')).toEqual(new Set([arnOf(claimsId), arnOf(accountsId)]));
     expect(allowed.get('dynamodb:PutItem')).toEqual(new Set([arnOf(entriesId), arnOf(outboxTableId)]));
-    // DescribeTable: the runtime's cold-start check of its claims table, on that table only.
+    // DescribeTable: the runtime's cold-start check of its claims table; BatchGetItem: the batch read. That table only.
     expect(allowed.get('dynamodb:DescribeTable')).toEqual(new Set([arnOf(claimsId)]));
+    expect(allowed.get('dynamodb:BatchGetItem')).toEqual(new Set([arnOf(claimsId)]));
     expect([...allowed.keys()].filter((action) => action.startsWith('dynamodb:')).sort()).toEqual([
+      'dynamodb:BatchGetItem',
       'dynamodb:DescribeTable',
       'dynamodb:PutItem',
       'dynamodb:UpdateItem',
@@ -99,7 +101,9 @@ describe('OnceflowStack', () => {
       new Set([arnOf(notificationsClaimsId), arnOf(notificationsTableId)]),
     );
     expect(allowed.get('dynamodb:DescribeTable')).toEqual(new Set([arnOf(notificationsClaimsId)]));
+    expect(allowed.get('dynamodb:BatchGetItem')).toEqual(new Set([arnOf(notificationsClaimsId)]));
     expect([...allowed.keys()].filter((action) => action.startsWith('dynamodb:')).sort()).toEqual([
+      'dynamodb:BatchGetItem',
       'dynamodb:DescribeTable',
       'dynamodb:UpdateItem',
     ]);

@@ -148,6 +148,7 @@ describe('ExactlyOnceConsumer outbox', () => {
     const queue = arnOf(logicalIdOf(t, 'AWS::SQS::Queue', 'ConsumerQueue'));
     expectAllowedExactly(t, consumerRoleId, {
       'dynamodb:UpdateItem': [arnOf(logicalIdOf(t, 'AWS::DynamoDB::Table', 'ConsumerClaims'))],
+      'dynamodb:BatchGetItem': [arnOf(logicalIdOf(t, 'AWS::DynamoDB::Table', 'ConsumerClaims'))],
       'dynamodb:DescribeTable': [arnOf(logicalIdOf(t, 'AWS::DynamoDB::Table', 'ConsumerClaims'))],
       'dynamodb:PutItem': [arnOf(outboxTableId)],
       'sqs:SendMessage': [arnOf(logicalIdOf(t, 'AWS::SQS::Queue', 'ConsumerDeadLetterQueue'))],

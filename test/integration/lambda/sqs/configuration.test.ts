@@ -3,6 +3,7 @@ import { describe, expect, it, vi } from 'vitest';
 import {
   ConfigurationError,
   ENVIRONMENT,
+  type ExactlyOnceOptions,
   exactlyOnce,
   type MessageHandler,
 } from '../../../../lambda/index.js';
@@ -37,6 +38,41 @@ describe('exactlyOnce with a wrong configuration', () => {
     await expect(run).rejects.toThrow(
       "The claims table 'no-such-claims' (from ONCEFLOW_CLAIMS_TABLE) does not exist in this account and region.",
     );
+    expect(handler).not.toHaveBeenCalled();
+  });
+
+  it.each<[Record<string, string>, Partial<ExactlyOnceOptions>, string]>([
+    [
+      { [ENVIRONMENT.readBeforeClaim]: 'sometimes' },
+      {},
+      "ONCEFLOW_READ_BEFORE_CLAIM must be 'auto', 'always' or 'never', not 'sometimes'.",
+    ],
+    [
+      { [ENVIRONMENT.mode]: 'optimistic', [ENVIRONMENT.readBeforeClaim]: 'never' },
+      {},
+      "ONCEFLOW_READ_BEFORE_CLAIM is 'never', but optimistic mode always reads the batch before committing; leave it unset or use lease mode.",
+    ],
+    [
+      { [ENVIRONMENT.readBeforeClaim]: 'always' },
+      { mode: 'optimistic', readBeforeClaim: 'never' },
+      "options.readBeforeClaim is 'never', but optimistic mode always reads the batch before committing; leave it unset or use lease mode.",
+    ],
+    [
+      {},
+      // A JavaScript caller's option, which no compiler checked.
+      { readBeforeClaim: JSON.parse('"often"') },
+      "options.readBeforeClaim must be 'auto', 'always' or 'never', not 'often'.",
+    ],
+  ])('refuses a read-before-claim setting it cannot honour (%j, %j)', async (variables, options, message) => {
+    const handler = vi.fn();
+    const run = exactlyOnce(handler, {
+      dynamoDb,
+      sqs,
+      logger: silentLogger(),
+      environment: { [ENVIRONMENT.claimsTableName]: 'claims', ...variables },
+      ...options,
+    }).processBatch(batch());
+    await expect(run).rejects.toThrow(new ConfigurationError(message));
     expect(handler).not.toHaveBeenCalled();
   });
 

@@ -4,11 +4,11 @@ import { ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
 import { describe, expect, it, vi } from 'vitest';
-import { ledgerHandler } from '../../../../lambda/app/ledger.js';
+import { ledgerHandler, type SentPayment } from '../../../../lambda/app/ledger.js';
 import { ClaimStore } from '../../../../lambda/core/claim-store.js';
 import { type MessageHandler, toWireBody } from '../../../../lambda/index.js';
 import { PARK_ATTRIBUTE } from '../../../../lambda/sqs/dead-letter-queue.js';
-import { consumerFixture, payments } from '../../../support/consumer-fixture.js';
+import { type ConsumerFixture, consumerFixture, payments } from '../../../support/consumer-fixture.js';
 import { localDocumentClient, uniqueName } from '../../../support/local-aws.js';
 import { RequestCounter } from '../../../support/request-counter.js';
 
@@ -41,6 +41,18 @@ function record(body: string, extra: Partial<SQSRecord['attributes']> = {}): SQS
     eventSourceARN: 'arn:aws:sqs:us-east-1:000000000000:test',
     awsRegion: 'us-east-1',
   };
+}
+
+/**
+ * n new payments applied by another container (its own client, so a counter on the fixture's sees none of it),
+ * ready to be sent again: duplicates no DONE cache of a fresh consumer knows.
+ */
+async function committedElsewhere(fixture: ConsumerFixture, n: number): Promise<SentPayment[]> {
+  const sent = payments(n, n);
+  await fixture.send(sent);
+  const result = await fixture.poll(fixture.consumer({ dynamoDb: localDocumentClient() }));
+  expect(result.response?.outcomes.map((o) => o.kind)).toEqual(Array(n).fill('Processed'));
+  return sent;
 }
 
 describe('exactlyOnce on DynamoDB Local and the SQS emulator', () => {
@@ -172,7 +184,7 @@ describe('exactlyOnce on DynamoDB Local and the SQS emulator', () => {
     expect((await fixture.audit([payment])).ok).toBe(true);
   });
 
-  it('commits a batch of new messages in one transaction after one claim each (lease mode)', async () => {
+  it('commits a batch of new messages in one transaction after one claim each, with no read (lease mode)', async () => {
     const dynamoDb = localDocumentClient();
     const fixture = await consumerFixture({ dynamoDb });
     const sent = payments(10, 10); // ten accounts: no item twice, so one transaction holds them all
@@ -182,7 +194,8 @@ describe('exactlyOnce on DynamoDB Local and the SQS emulator', () => {
     const result = await fixture.poll(fixture.consumer());
 
     expect(result).toMatchObject({ received: 10, deleted: 10 });
-    // DescribeTable: a new container checks its claims table once, before its first batch.
+    // DescribeTable: a new container checks its claims table once, before its first batch. No BatchGetItem: a
+    // fresh container (readBeforeClaim 'auto') has seen no duplicates yet.
     expect(counter.byOperation()).toEqual({
       DescribeTableCommand: 1,
       UpdateItemCommand: 10,
@@ -270,6 +283,102 @@ describe('exactlyOnce on DynamoDB Local and the SQS emulator', () => {
     });
     const [, ...innocent] = sent;
     expect((await fixture.audit(innocent)).ok).toBe(true);
+  });
+
+  it("reads the batch before claiming with readBeforeClaim 'always': a known duplicate makes no claim and runs no handler", async () => {
+    const dynamoDb = localDocumentClient();
+    const fixture = await consumerFixture({ dynamoDb });
+    const { handler, calls } = countingLedger(fixture.tables);
+    const sent = payments(4, 4);
+    const [already] = sent;
+    if (already === undefined) throw new Error('no payment');
+    await fixture.send([already]);
+    await fixture.poll(fixture.consumer({ handler }));
+    await fixture.send(sent);
+    const counter = RequestCounter.attachTo(dynamoDb);
+
+    const result = await fixture.poll(fixture.consumer({ readBeforeClaim: 'always', handler }));
+
+    expect(result.response?.outcomes.map((o) => o.kind)).toEqual([
+      'Duplicate',
+      'Processed',
+      'Processed',
+      'Processed',
+    ]);
+    // Three claims, for the new messages only: the duplicate's would have been refused at 1 WRU.
+    expect(counter.byOperation()).toEqual({
+      DescribeTableCommand: 1,
+      BatchGetItemCommand: 1,
+      UpdateItemCommand: 3,
+      TransactWriteItemsCommand: 1,
+    });
+    expect(calls.filter((id) => id === already.messageId)).toHaveLength(1);
+    expect((await fixture.audit(sent)).ok).toBe(true);
+  });
+
+  it.each([
+    ['auto', [0, 1, 1], [10, 0, 0]],
+    ['never', [0, 0, 0], [10, 10, 10]],
+  ] as const)(
+    "with readBeforeClaim '%s', reads batches of cold duplicates %j times and claims %j of them",
+    async (readBeforeClaim, reads, claims) => {
+      const dynamoDb = localDocumentClient();
+      const fixture = await consumerFixture({ dynamoDb });
+      const consumer = fixture.consumer({ readBeforeClaim });
+      const counter = RequestCounter.attachTo(dynamoDb);
+      const seen: { reads: number; claims: number }[] = [];
+
+      for (let batch = 0; batch < 3; batch++) {
+        const sent = await committedElsewhere(fixture, 10);
+        counter.reset();
+        await fixture.send(sent);
+        const result = await fixture.poll(consumer);
+        expect(result.response?.outcomes.map((o) => o.kind)).toEqual(Array(10).fill('Duplicate'));
+        const { BatchGetItemCommand = 0, UpdateItemCommand = 0 } = counter.byOperation();
+        seen.push({ reads: BatchGetItemCommand, claims: UpdateItemCommand });
+      }
+
+      expect(seen).toEqual(reads.map((read, index) => ({ reads: read, claims: claims[index] })));
+    },
+  );
+
+  it('refuses at the claim a duplicate committed between the read and its claim (lease mode)', async () => {
+    const dynamoDb = localDocumentClient();
+    const fixture = await consumerFixture({ dynamoDb });
+    const { handler, calls } = countingLedger(fixture.tables);
+    const sent = payments(4, 4);
+    const [racing] = sent;
+    if (racing === undefined) throw new Error('no payment');
+    await fixture.send(sent);
+    // Another consumer commits the first message just after this batch's read: only the claim can catch it.
+    const rival = new ClaimStore({ tableName: fixture.claimsTable, dynamoDb: localDocumentClient() });
+    dynamoDb.middlewareStack.add(
+      (next, context) => async (args) => {
+        const output = await next(args);
+        if (context.commandName === 'BatchGetItemCommand') await rival.commitOptimistic(racing.messageId);
+        return output;
+      },
+      { step: 'initialize', name: 'rivalCommitsAfterRead' },
+    );
+    const counter = RequestCounter.attachTo(dynamoDb);
+
+    const result = await fixture.poll(fixture.consumer({ readBeforeClaim: 'always', handler }));
+
+    expect(result.response?.outcomes.map((o) => o.kind)).toEqual([
+      'Duplicate',
+      'Processed',
+      'Processed',
+      'Processed',
+    ]);
+    expect(counter.byOperation()).toEqual({
+      DescribeTableCommand: 1,
+      BatchGetItemCommand: 1,
+      UpdateItemCommand: 4, // the racing message's claim is refused: the record is DONE
+      TransactWriteItemsCommand: 1,
+    });
+    expect(calls).not.toContain(racing.messageId);
+    const [, ...others] = sent;
+    expect((await fixture.audit(others)).ok).toBe(true);
   });
 
   it('keeps two messages for one account in separate transactions, and applies both', async () => {

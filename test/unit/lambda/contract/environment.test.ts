@@ -18,6 +18,7 @@ const consumer: ConsumerEnvironment = {
   sourceQueueUrl: 'https://sqs.us-east-1.amazonaws.com/1/source',
   outboxTableName: 'outbox',
   serviceName: 'orders',
+  readBeforeClaim: 'always',
 };
 
 describe('the deployment contract', () => {
@@ -47,11 +48,17 @@ describe('the deployment contract', () => {
       sourceQueueUrl: undefined,
       outboxTableName: undefined,
       serviceName: undefined,
+      readBeforeClaim: undefined,
     });
   });
 
   it.each([
     [ENVIRONMENT.mode, 'fast', "ONCEFLOW_MODE must be 'lease' or 'optimistic', not 'fast'."],
+    [
+      ENVIRONMENT.readBeforeClaim,
+      'sometimes',
+      "ONCEFLOW_READ_BEFORE_CLAIM must be 'auto', 'always' or 'never', not 'sometimes'.",
+    ],
     [ENVIRONMENT.leaseMs, '-5', "ONCEFLOW_LEASE_MS must be a positive number, not '-5'."],
     [
       ENVIRONMENT.dedupWindowSeconds,
