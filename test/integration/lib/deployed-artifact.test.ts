@@ -327,6 +327,7 @@ describe('the ledger handler bundled into the synthesized assembly', () => {
       [ENVIRONMENT.outboxTableName]: bundledFixture?.outboxTable,
       [APP_ENVIRONMENT.notificationsQueueUrl]: bundledFixture?.notificationsQueueUrl,
       [ENVIRONMENT.mode]: 'lease',
+      [ENVIRONMENT.readBeforeClaim]: 'auto',
       [ENVIRONMENT.leaseMs]: '60000',
       [ENVIRONMENT.dedupWindowSeconds]: '1296000',
       [ENVIRONMENT.maxReceiveCount]: '10',
