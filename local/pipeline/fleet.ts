@@ -54,6 +54,8 @@ export class ServerFleet extends EventEmitter<FleetEvents> {
   private readonly outcomeCounts = { ledger: emptyCounts(), notifications: emptyCounts() };
   private takeovers = 0;
   private relayed = 0;
+  /** Latency samples of messages sent before this epoch ms are left out (see `measureLatencyFrom`). */
+  private latencyFromMs = 0;
   /** When the last batch or relay delivery settled something: the run's work ended there, not when drain saw it. */
   private lastSettledAtMs: number | undefined;
   private crashes = 0;
@@ -141,6 +143,11 @@ export class ServerFleet extends EventEmitter<FleetEvents> {
       functionTimeouts: this.functionTimeouts,
       dynamoDbFaults: { ...this.dynamoDbFaults },
     };
+  }
+
+  /** Counts send-to-commit latency only of messages sent from `epochMs` on (a warm-up before it). */
+  measureLatencyFrom(epochMs: number): void {
+    this.latencyFromMs = epochMs;
   }
 
   /** When the last outcome or relay delivery was reported; undefined before the first. */
@@ -247,7 +254,11 @@ export class ServerFleet extends EventEmitter<FleetEvents> {
           if (isOutcomeKind(kind)) counts[kind] += count;
         }
         this.takeovers += message.takeovers;
-        if (message.stage === 'ledger') for (const ms of message.sendToCommitMs) this.sendToCommitMs.add(ms);
+        if (message.stage === 'ledger') {
+          const nowMs = Date.now();
+          for (const ms of message.sendToCommitMs)
+            if (nowMs - ms >= this.latencyFromMs) this.sendToCommitMs.add(ms);
+        }
         if (Object.values(message.counts).some((count) => count > 0)) this.lastSettledAtMs = Date.now();
         this.emit('batch');
         break;

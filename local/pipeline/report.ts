@@ -37,6 +37,11 @@ export interface PipelineOptions {
   readonly accounts?: number;
   /** Send at this many messages per second; as fast as possible when undefined. */
   readonly offeredLoadPerSecond?: number;
+  /**
+   * Leave out of `sendToCommitMs` the messages sent in the first this many milliseconds: each process's first
+   * batches pay for compiling and connecting (Lambda's cold start), not for the pipeline's steady latency. @default 0
+   */
+  readonly latencyWarmUpMs?: number;
   /** Leave the services running; the caller stops them with `report.stack.stop()`. */
   readonly keep?: boolean;
   /** Test-only: servers process with no deduplication, so the audit must fail. */
@@ -52,7 +57,7 @@ export interface PipelineOptions {
 
 /** The options a run resolved, every default applied. */
 export type PipelineSettings = Required<
-  Omit<PipelineOptions, 'onProgress' | 'signal' | 'offeredLoadPerSecond' | 'logFile'>
+  Omit<PipelineOptions, 'onProgress' | 'signal' | 'offeredLoadPerSecond' | 'latencyWarmUpMs' | 'logFile'>
 >;
 
 /** What the processes reported (a process killed right after some work never reports it), and the kills. */

@@ -183,6 +183,7 @@ async function processPlan({
     });
   const ticker = setInterval(progress, 250);
   const sendStartedMs = Date.now();
+  fleet.measureLatencyFrom(sendStartedMs + (options.latencyWarmUpMs ?? 0));
   try {
     await sendAll(
       stack,
