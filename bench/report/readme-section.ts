@@ -12,7 +12,7 @@ import {
 } from '../handler-level/dynamodb-meter.js';
 import type { CrashSample, HandlerLevelResult, SystemSummary } from '../handler-level/results.js';
 import { SYSTEM_LABELS } from '../handler-level/systems.js';
-import type { PipelineResult } from '../pipeline/local-pipeline.js';
+import { HALF_LOAD_WARM_UP_MS, type PipelineResult } from '../pipeline/local-pipeline.js';
 import { dash, fmt, fmtInt } from './format.js';
 import type { BenchmarkResults } from './results.js';
 import { refusedWritesNote, throughputLimitNote, writeUnitsSource } from './targets.js';
@@ -207,7 +207,8 @@ function pipelineTable(pipeline: PipelineResult): string[] {
     `${pipeline.description}. ${fmtInt(messages)} unique payments per run (half as many at half load), each ` +
       'repetition on a fresh DynamoDB Local. Throughput counts unique payments through both stages per second, ' +
       'from the first send (the first batch, for the ceiling) to the last record settled; latency is SQS send to ' +
-      'ledger commit.',
+      `ledger commit, leaving out the messages of a ${fmtInt(HALF_LOAD_WARM_UP_MS / 1000)} s warm-up at the same ` +
+      "rate (each process's first batches pay for compiling and connecting, as a Lambda cold start does).",
     '',
     '| | payments/s | vs ceiling | send-to-commit p50 / p99 (ms) | server RSS (MB) |',
     '| --- | ---: | ---: | ---: | ---: |',
