@@ -87,7 +87,7 @@ export function findModeViolations(
 ): string[] {
   if (settings.mode !== 'optimistic' || settings.readBeforeClaim !== 'never') return [];
   return [
-    "readBeforeClaim is 'never', but optimistic mode always reads the batch before committing: a duplicate it " +
+    "readBeforeClaim is 'never', but optimistic mode must read the batch when duplicates come: a duplicate it " +
       'missed would cancel the grouped transaction of its whole batch. Fix: remove readBeforeClaim, or use mode ' +
       "'lease'.",
   ];

@@ -24,10 +24,10 @@ export interface ConsumerSettingsInput {
   /** Claim before running the handler (`lease`) or only at commit (`optimistic`). @default 'lease' */
   readonly mode?: ConsumerMode;
   /**
-   * Lease mode: when the batch's DONE records are read (one BatchGetItem, half a read unit per id) before claiming,
-   * so a known duplicate makes no claim (1 WRU when refused) and runs no handler. `auto` reads while more than 10% of
-   * a container's recent deliveries were duplicates already DONE; `always`; `never`. Optimistic mode always reads,
-   * and `never` with it is refused. Written to ONCEFLOW_READ_BEFORE_CLAIM.
+   * When the batch's DONE records are read (one BatchGetItem, half a read unit per id) before claiming or the
+   * optimistic commit, so a known duplicate makes no claim and runs no handler. `auto` reads while more than 10%
+   * (lease) or 0.5% (optimistic) of a container's recent deliveries were duplicates already DONE; `always`; `never`
+   * (refused with optimistic). Written to ONCEFLOW_READ_BEFORE_CLAIM.
    * @default 'auto'
    */
   readonly readBeforeClaim?: ReadBeforeClaim;

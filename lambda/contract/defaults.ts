@@ -5,9 +5,9 @@ export const PROCESSING_MODES = ['lease', 'optimistic'] as const;
 export type ProcessingMode = (typeof PROCESSING_MODES)[number];
 
 /**
- * When lease mode reads the batch's DONE records before claiming (one eventually consistent `BatchGetItem`): `auto`
- * while recent deliveries hold enough cold duplicates for the read to cost less than the refused claims it saves,
- * `always`, or `never`. Optimistic mode always reads: a duplicate it misses cancels a whole grouped transaction.
+ * When a batch's DONE records are read before claiming or committing (one eventually consistent `BatchGetItem`):
+ * `auto` while recent deliveries hold enough cold duplicates for the read to cost less than what it saves,
+ * `always`, or `never` (lease mode only: in optimistic mode a duplicate it misses cancels a whole transaction).
  */
 export const READ_BEFORE_CLAIM_SETTINGS = ['auto', 'always', 'never'] as const;
 export type ReadBeforeClaim = (typeof READ_BEFORE_CLAIM_SETTINGS)[number];

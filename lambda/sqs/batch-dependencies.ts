@@ -19,9 +19,9 @@ export interface BatchProcessorDependencies {
   readonly handler: MessageHandler;
   readonly mode: ProcessingMode;
   /**
-   * Lease mode: when the batch's DONE records are read before claiming. 'auto' reads while the share of cold
-   * duplicates among recent deliveries is above the break-even (`lambda/sqs/duplicate-share.ts`). Optimistic mode
-   * always reads. @default 'auto'
+   * When the batch's DONE records are read before claiming (or the optimistic commit). 'auto' reads while the share
+   * of cold duplicates among recent deliveries is above the mode's break-even (`lambda/sqs/duplicate-share.ts`).
+   * @default 'auto'
    */
   readonly readBeforeClaim?: ReadBeforeClaim;
   /** Where permanent failures are parked. Without it they return to the queue, to reach its DLQ by redrive. */

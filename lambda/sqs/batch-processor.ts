@@ -15,7 +15,11 @@ import { encodeStoredResult } from '../core/stored-result.js';
 import { Outbox } from '../outbox/outbox.js';
 import type { BatchProcessorDependencies } from './batch-dependencies.js';
 import { type BatchLatency, publishMetrics } from './batch-metrics.js';
-import { DuplicateShare } from './duplicate-share.js';
+import {
+  DuplicateShare,
+  OPTIMISTIC_READ_BREAK_EVEN_DUPLICATE_SHARE,
+  READ_BREAK_EVEN_DUPLICATE_SHARE,
+} from './duplicate-share.js';
 import type { BatchReport, ExactlyOnceContext, RecordLogger, RecordOutcome } from './handler-contract.js';
 import { RecordLease } from './record-lease.js';
 import {
@@ -63,7 +67,9 @@ export class BatchProcessor {
   constructor(private readonly deps: BatchProcessorDependencies) {
     this.settlement = new Settlement(deps);
     const auto = (deps.readBeforeClaim ?? RUNTIME_DEFAULTS.readBeforeClaim) === 'auto';
-    this.duplicateShare = deps.mode === 'lease' && auto ? new DuplicateShare() : undefined;
+    const breakEven =
+      deps.mode === 'lease' ? READ_BREAK_EVEN_DUPLICATE_SHARE : OPTIMISTIC_READ_BREAK_EVEN_DUPLICATE_SHARE;
+    this.duplicateShare = auto ? new DuplicateShare(breakEven) : undefined;
   }
 
   async process(event: SQSEvent, lambdaContext?: Context): Promise<BatchReport> {
@@ -211,9 +217,11 @@ export class BatchProcessor {
 
   /**
    * One eventually consistent read of the batch's claims, so a known duplicate runs no handler and is answered as a
-   * refused claim would be. Optimistic mode always reads: a duplicate would otherwise join, and cancel, a grouped
-   * transaction (AWS charges a cancelled transaction in full). In lease mode each duplicate's claim is refused on
-   * its own (1 WRU), so the read (half an RRU per id, and one more round trip) pays only when duplicates are many.
+   * refused claim would be. Whether it pays follows the share of cold duplicates the container meets (`auto`): in
+   * lease mode each unread duplicate costs only its refused claim (1 WRU), so the read (half an RRU per id, and one
+   * more round trip) pays above 10%; in optimistic mode an unread duplicate cancels its batch's grouped transaction,
+   * which AWS charges in full, so the read pays above 0.5%. A stream whose duplicates the container's cache answers
+   * (or that has none) is never read.
    */
   private async findKnownDone(
     reads: readonly (OnceflowMessage | MalformedMessageError)[],
@@ -236,9 +244,8 @@ export class BatchProcessor {
     }
   }
 
-  /** Whether this batch is read before its claims: always in optimistic mode; in lease mode, as configured. */
+  /** Whether this batch is read before its claims (or its optimistic commit), as configured. */
   private readsBatch(): boolean {
-    if (this.deps.mode === 'optimistic') return true;
     switch (this.deps.readBeforeClaim ?? RUNTIME_DEFAULTS.readBeforeClaim) {
       case 'always':
         return true;
@@ -398,6 +405,13 @@ export class BatchProcessor {
     const committed = live.length > 0 ? await this.deps.store.commitAll(live.map((p) => p.entry)) : [];
     if (live.length > 0) {
       invocation.latencies.push({ name: METRIC.commitLatency, ms: this.deps.clock() - startedMs });
+    }
+    if (this.deps.mode === 'optimistic') {
+      // Refused at commit: a cold duplicate the read did not see, or that was not read.
+      for (const outcome of committed) {
+        if (outcome.kind === 'Committed' || outcome.kind === 'Duplicate')
+          this.duplicateShare?.observe(outcome.kind === 'Duplicate');
+      }
     }
     let next = 0;
     return pending.map((p, index) => {

@@ -6,6 +6,13 @@
 export const READ_BREAK_EVEN_DUPLICATE_SHARE = 0.1;
 
 /**
+ * The same break-even in optimistic mode, where a cold duplicate the read did not see cancels its batch's grouped
+ * transaction, and AWS charges every item of it: at least the DONE record of each message, 2 WRU, so 20 WRU ($12.50
+ * per million) for a batch of 10, 200 times the read's $0.0625 per million messages. 1 / 200 = 0.5%.
+ */
+export const OPTIMISTIC_READ_BREAK_EVEN_DUPLICATE_SHARE = 0.005;
+
+/**
  * How many of the latest deliveries the estimate mostly reflects (each weighs 1/50): about five batches of ten. One
  * batch of ten duplicates turns the read on for the next three batches; a stream of 30% turns it on after three
  * batches, and keeps it on.
@@ -13,9 +20,10 @@ export const READ_BREAK_EVEN_DUPLICATE_SHARE = 0.1;
 export const DUPLICATE_SHARE_MEMORY_DELIVERIES = 50;
 
 /**
- * The share of cold duplicates among the deliveries a lease-mode processor recently read or claimed: an
+ * The share of cold duplicates among the deliveries a processor recently read, claimed or committed: an
  * exponentially weighted average, one per container (it lives as long as the processor). A cold duplicate is a
- * messageId already DONE that this container did not know: found by the batch read, or refused by its claim.
+ * messageId already DONE that this container did not know: found by the batch read, or refused by its claim (lease
+ * mode) or its commit (optimistic mode).
  * Duplicates answered from the container's DONE cache cost nothing and are not observed, nor are copies within a
  * batch. Both ways of meeting a duplicate feed the one estimate, so the read neither sticks on (with it, the read
  * sees the duplicates) nor off (without it, the refused claims do). A fresh container starts at 0, reading nothing:
@@ -29,6 +37,9 @@ export const DUPLICATE_SHARE_MEMORY_DELIVERIES = 50;
 export class DuplicateShare {
   private share = 0;
 
+  /** @param breakEven the share above which the read pays: `READ_BREAK_EVEN_DUPLICATE_SHARE` in lease mode. */
+  constructor(private readonly breakEven = READ_BREAK_EVEN_DUPLICATE_SHARE) {}
+
   /** One delivery read or claimed: whether its messageId turned out DONE already. */
   observe(duplicate: boolean): void {
     this.share += ((duplicate ? 1 : 0) - this.share) / DUPLICATE_SHARE_MEMORY_DELIVERIES;
@@ -41,6 +52,6 @@ export class DuplicateShare {
 
   /** Whether reading the next batch before claiming is expected to cost less than the refused claims it saves. */
   favoursRead(): boolean {
-    return this.share > READ_BREAK_EVEN_DUPLICATE_SHARE;
+    return this.share > this.breakEven;
   }
 }

@@ -39,12 +39,12 @@ export interface ExactlyOnceOptions {
   /** 'lease' claims before the handler runs (safe for external side effects); 'optimistic' claims at commit. @default process.env.ONCEFLOW_MODE ?? 'lease' */
   readonly mode?: ProcessingMode;
   /**
-   * Lease mode: when to read the batch's DONE records (one eventually consistent BatchGetItem, half a read unit per
-   * id) before claiming, so a known duplicate makes no claim (a refused claim costs a write unit, 1 WRU) and runs no
-   * handler. 'auto' reads while more than 10% of the deliveries this container recently read or claimed were
-   * duplicates already DONE, where the read costs less than the refused claims it saves; 'always' reads every
-   * batch; 'never' claims straight away, one round trip less per batch. Optimistic mode always reads, and refuses
-   * 'never'. @default process.env.ONCEFLOW_READ_BEFORE_CLAIM ?? 'auto'
+   * When to read the batch's DONE records (one eventually consistent BatchGetItem, half a read unit per id) before
+   * claiming, so a known duplicate makes no claim (lease: a refused claim costs 1 WRU; optimistic: it cancels the
+   * batch's whole transaction) and runs no handler. 'auto' reads while more than 10% (lease) or 0.5% (optimistic) of
+   * the deliveries this container recently read, claimed or committed were duplicates already DONE, where the read
+   * costs less than what it saves; 'always' reads every batch; 'never' (lease mode only) claims straight away.
+   * @default process.env.ONCEFLOW_READ_BEFORE_CLAIM ?? 'auto'
    */
   readonly readBeforeClaim?: ReadBeforeClaim;
   /** @default process.env.ONCEFLOW_LEASE_MS ?? 60_000 */
@@ -228,7 +228,7 @@ function resolveReadBeforeClaim(
   if (mode === 'optimistic' && setting === 'never') {
     const source = option === undefined ? ENVIRONMENT.readBeforeClaim : 'options.readBeforeClaim';
     throw new ConfigurationError(
-      `${source} is 'never', but optimistic mode always reads the batch before committing; leave it unset or use lease mode.`,
+      `${source} is 'never', but optimistic mode must read the batch when duplicates come (one it missed cancels its whole batch's transaction); leave it unset or use lease mode.`,
     );
   }
   return setting;

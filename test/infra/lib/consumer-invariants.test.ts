@@ -314,11 +314,11 @@ describe('ExactlyOnceConsumer synth-time invariants', () => {
     );
   });
 
-  it("refuses readBeforeClaim 'never' in optimistic mode, which always reads", () => {
+  it("refuses readBeforeClaim 'never' in optimistic mode, which must read when duplicates come", () => {
     const error = configurationError(() => ({ mode: 'optimistic', readBeforeClaim: 'never' }));
     expect(error.message).toBe(
       HEADER_ONE +
-        "1. readBeforeClaim is 'never', but optimistic mode always reads the batch before committing: a duplicate " +
+        "1. readBeforeClaim is 'never', but optimistic mode must read the batch when duplicates come: a duplicate " +
         'it missed would cancel the grouped transaction of its whole batch. Fix: remove readBeforeClaim, or use ' +
         "mode 'lease'.",
     );

@@ -50,12 +50,12 @@ describe('exactlyOnce with a wrong configuration', () => {
     [
       { [ENVIRONMENT.mode]: 'optimistic', [ENVIRONMENT.readBeforeClaim]: 'never' },
       {},
-      "ONCEFLOW_READ_BEFORE_CLAIM is 'never', but optimistic mode always reads the batch before committing; leave it unset or use lease mode.",
+      "ONCEFLOW_READ_BEFORE_CLAIM is 'never', but optimistic mode must read the batch when duplicates come (one it missed cancels its whole batch's transaction); leave it unset or use lease mode.",
     ],
     [
       { [ENVIRONMENT.readBeforeClaim]: 'always' },
       { mode: 'optimistic', readBeforeClaim: 'never' },
-      "options.readBeforeClaim is 'never', but optimistic mode always reads the batch before committing; leave it unset or use lease mode.",
+      "options.readBeforeClaim is 'never', but optimistic mode must read the batch when duplicates come (one it missed cancels its whole batch's transaction); leave it unset or use lease mode.",
     ],
     [
       {},

@@ -204,22 +204,25 @@ describe('exactlyOnce on DynamoDB Local and the SQS emulator', () => {
     expect((await fixture.audit(sent)).ok).toBe(true);
   });
 
-  it('commits a batch of new messages with one read and one transaction in optimistic mode', async () => {
-    const dynamoDb = localDocumentClient();
-    const fixture = await consumerFixture({ dynamoDb });
-    const sent = payments(10, 10);
-    await fixture.send(sent);
-    const counter = RequestCounter.attachTo(dynamoDb);
+  it.each([
+    ['auto', { DescribeTableCommand: 1, TransactWriteItemsCommand: 1 }],
+    ['always', { DescribeTableCommand: 1, BatchGetItemCommand: 1, TransactWriteItemsCommand: 1 }],
+  ] as const)(
+    'commits a batch of new messages in one transaction in optimistic mode, read first with %s',
+    async (readBeforeClaim, requests) => {
+      const dynamoDb = localDocumentClient();
+      const fixture = await consumerFixture({ dynamoDb });
+      const sent = payments(10, 10);
+      await fixture.send(sent);
+      const counter = RequestCounter.attachTo(dynamoDb);
 
-    await fixture.poll(fixture.consumer({ mode: 'optimistic' }));
+      // 'auto' on a container that has met no duplicate: no read.
+      await fixture.poll(fixture.consumer({ mode: 'optimistic', readBeforeClaim }));
 
-    expect(counter.byOperation()).toEqual({
-      DescribeTableCommand: 1,
-      BatchGetItemCommand: 1,
-      TransactWriteItemsCommand: 1,
-    });
-    expect((await fixture.audit(sent)).ok).toBe(true);
-  });
+      expect(counter.byOperation()).toEqual(requests);
+      expect((await fixture.audit(sent)).ok).toBe(true);
+    },
+  );
 
   it('leaves a known duplicate out of the optimistic transaction: no cancelled transaction, no handler run', async () => {
     const dynamoDb = localDocumentClient();
@@ -233,7 +236,9 @@ describe('exactlyOnce on DynamoDB Local and the SQS emulator', () => {
     await fixture.send(sent);
     const counter = RequestCounter.attachTo(dynamoDb);
 
-    const result = await fixture.poll(fixture.consumer({ mode: 'optimistic', handler }));
+    const result = await fixture.poll(
+      fixture.consumer({ mode: 'optimistic', readBeforeClaim: 'always', handler }),
+    );
 
     expect(result.response?.outcomes.map((o) => o.kind)).toEqual([
       'Duplicate',
@@ -268,7 +273,9 @@ describe('exactlyOnce on DynamoDB Local and the SQS emulator', () => {
     };
     const counter = RequestCounter.attachTo(dynamoDb);
 
-    const result = await fixture.poll(fixture.consumer({ mode: 'optimistic', handler }));
+    const result = await fixture.poll(
+      fixture.consumer({ mode: 'optimistic', readBeforeClaim: 'always', handler }),
+    );
 
     expect(result.response?.outcomes.map((o) => o.kind)).toEqual([
       'Duplicate',

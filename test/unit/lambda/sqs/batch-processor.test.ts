@@ -164,10 +164,27 @@ describe('the batch read before claiming, in lease mode', () => {
 });
 
 describe('the batch read in optimistic mode', () => {
-  it('reads every batch, from the first, whatever readBeforeClaim says', async () => {
-    const { claim, readsOf } = harness({ mode: 'optimistic', readBeforeClaim: 'auto' });
+  it("with 'always', reads every batch, from the first", async () => {
+    const { claim, readsOf } = harness({ mode: 'optimistic', readBeforeClaim: 'always' });
 
     expect(await readsOf([fresh(10), fresh(10)])).toEqual([true, true]);
     expect(claim).not.toHaveBeenCalled();
+  });
+
+  it("with 'auto' (the default), reads nothing while no cold duplicate comes", async () => {
+    const { readsOf } = harness({ mode: 'optimistic' });
+
+    expect(await readsOf([fresh(10), fresh(10), fresh(10)])).toEqual([false, false, false]);
+  });
+
+  it("with 'auto', a duplicate refused by the commit turns the read on, and the read then keeps duplicates out", async () => {
+    const { store, readsOf, process, handled } = harness({ mode: 'optimistic' });
+    const [missed = ''] = await doneElsewhere(store, 1);
+
+    expect(await readsOf([[missed, ...fresh(9)]])).toEqual([false]);
+    const [known = ''] = await doneElsewhere(store, 1);
+    const before = handled.length;
+    expect(await process([known, ...fresh(9)])).toEqual(['Duplicate', ...Array(9).fill('Processed')]);
+    expect(handled.slice(before)).not.toContain(known);
   });
 });
