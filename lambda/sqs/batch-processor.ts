@@ -17,6 +17,7 @@ import type { BatchProcessorDependencies } from './batch-dependencies.js';
 import { type BatchLatency, publishMetrics } from './batch-metrics.js';
 import {
   DuplicateShare,
+  OPTIMISTIC_INITIAL_DUPLICATE_SHARE,
   OPTIMISTIC_READ_BREAK_EVEN_DUPLICATE_SHARE,
   READ_BREAK_EVEN_DUPLICATE_SHARE,
 } from './duplicate-share.js';
@@ -67,9 +68,11 @@ export class BatchProcessor {
   constructor(private readonly deps: BatchProcessorDependencies) {
     this.settlement = new Settlement(deps);
     const auto = (deps.readBeforeClaim ?? RUNTIME_DEFAULTS.readBeforeClaim) === 'auto';
-    const breakEven =
-      deps.mode === 'lease' ? READ_BREAK_EVEN_DUPLICATE_SHARE : OPTIMISTIC_READ_BREAK_EVEN_DUPLICATE_SHARE;
-    this.duplicateShare = auto ? new DuplicateShare(breakEven) : undefined;
+    this.duplicateShare = !auto
+      ? undefined
+      : deps.mode === 'lease'
+        ? new DuplicateShare(READ_BREAK_EVEN_DUPLICATE_SHARE)
+        : new DuplicateShare(OPTIMISTIC_READ_BREAK_EVEN_DUPLICATE_SHARE, OPTIMISTIC_INITIAL_DUPLICATE_SHARE);
   }
 
   async process(event: SQSEvent, lambdaContext?: Context): Promise<BatchReport> {

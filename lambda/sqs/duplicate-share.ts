@@ -13,6 +13,13 @@ export const READ_BREAK_EVEN_DUPLICATE_SHARE = 0.1;
 export const OPTIMISTIC_READ_BREAK_EVEN_DUPLICATE_SHARE = 0.005;
 
 /**
+ * Where a fresh optimistic-mode container starts: reading, as if one of its last 50 deliveries had been a cold
+ * duplicate. Its first cold duplicate would otherwise cancel a whole batch's transaction; a stream without any turns
+ * the read off after about 70 deliveries (seven batches of ten).
+ */
+export const OPTIMISTIC_INITIAL_DUPLICATE_SHARE = 1 / 50;
+
+/**
  * How many of the latest deliveries the estimate mostly reflects (each weighs 1/50): about five batches of ten. One
  * batch of ten duplicates turns the read on for the next three batches; a stream of 30% turns it on after three
  * batches, and keeps it on.
@@ -35,10 +42,19 @@ export const DUPLICATE_SHARE_MEMORY_DELIVERIES = 50;
  * share.favoursRead(); // true
  */
 export class DuplicateShare {
-  private share = 0;
+  private share: number;
 
-  /** @param breakEven the share above which the read pays: `READ_BREAK_EVEN_DUPLICATE_SHARE` in lease mode. */
-  constructor(private readonly breakEven = READ_BREAK_EVEN_DUPLICATE_SHARE) {}
+  /**
+   * @param breakEven the share above which the read pays: `READ_BREAK_EVEN_DUPLICATE_SHARE` in lease mode.
+   * @param initialShare where a fresh container starts: 0, reading nothing, unless a missed duplicate costs far
+   *   more than the reads (optimistic mode starts as if one of its last 50 deliveries had been a duplicate).
+   */
+  constructor(
+    private readonly breakEven = READ_BREAK_EVEN_DUPLICATE_SHARE,
+    initialShare = 0,
+  ) {
+    this.share = initialShare;
+  }
 
   /** One delivery read or claimed: whether its messageId turned out DONE already. */
   observe(duplicate: boolean): void {
