@@ -10,7 +10,7 @@ const BENCH_DEFAULTS = {
   messages: 3000,
   repetitions: 3,
   containers: 4,
-  accountingMessages: 200,
+  accountingMessages: 1000,
   injectedLatencyMs: 0,
   roundTripMessages: 500,
   runtimeBatches: 300,

@@ -1,5 +1,5 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { S3Client } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { REQUEST_TIMEOUTS } from '../contract/defaults.js';
@@ -41,7 +41,9 @@ export function defaultDocumentClient(): DynamoDBDocumentClient {
  * An S3 client for the payload bucket. When AWS_ENDPOINT_URL_S3 points at an emulator, path-style URLs keep the
  * bucket out of the host name, which would not resolve.
  */
-export function defaultS3Client(): S3Client {
+export async function defaultS3Client(): Promise<S3Client> {
+  // Loaded here, not at import: a consumer that never gets a large payload never evaluates the S3 client.
+  const { S3Client } = await import('@aws-sdk/client-s3');
   const endpoint = process.env.AWS_ENDPOINT_URL_S3;
   return new S3Client({
     requestHandler: runtimeRequestHandler(),

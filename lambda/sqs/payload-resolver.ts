@@ -34,13 +34,14 @@ export interface LargePayloadReadOptions {
  * message is parked with the reason. S3 throttling or a 5xx (`PayloadStoreUnavailableError`) is retried.
  */
 export class PayloadResolver {
-  private s3: S3Client | undefined;
+  /** One client for every record, made at the first manifest (records of a batch resolve at once). */
+  private s3: Promise<S3Client> | undefined;
 
   constructor(
     private readonly options: LargePayloadReadOptions,
     private readonly metrics: MetricsSink,
   ) {
-    this.s3 = options.s3;
+    this.s3 = options.s3 === undefined ? undefined : Promise.resolve(options.s3);
   }
 
   async resolve(message: OnceflowMessage, abortSignal?: AbortSignal): Promise<OnceflowMessage> {
@@ -49,9 +50,12 @@ export class PayloadResolver {
       const manifest = readManifest(message.payload);
       if (this.options.resolve === false) return { ...message, payload: manifest };
       // Built at the first manifest: a consumer that never gets one never makes an S3 client.
-      this.s3 ??= defaultS3Client();
+      this.s3 ??= defaultS3Client().catch((error: unknown) => {
+        this.s3 = undefined; // the next manifest tries again
+        throw error;
+      });
       const bytes = await readPayloadBytes(manifest, {
-        s3: this.s3,
+        s3: await this.s3,
         concurrency: this.options.concurrency ?? 8,
         ...(abortSignal === undefined ? {} : { abortSignal }),
       });
