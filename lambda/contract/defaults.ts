@@ -41,7 +41,7 @@ export const REQUEST_TIMEOUTS = {
 
 export const RUNTIME_DEFAULTS = {
   mode: 'lease' as ProcessingMode,
-  /** A fresh container does not read; it starts once the claims it makes find enough duplicates. */
+  /** Read while the cold duplicates a container meets make the read pay (`lambda/sqs/duplicate-share.ts`). */
   readBeforeClaim: 'auto' as ReadBeforeClaim,
   /** The longest an invocation lives, plus the clock-skew margin. */
   leaseMs: (DEFAULT_FUNCTION_TIMEOUT_SECONDS + CLOCK_SKEW_MARGIN_SECONDS) * 1000,
@@ -61,7 +61,7 @@ export function isProcessingMode(value: unknown): value is ProcessingMode {
 }
 
 export function isReadBeforeClaim(value: unknown): value is ReadBeforeClaim {
-  return value === 'auto' || value === 'always' || value === 'never';
+  return (READ_BEFORE_CLAIM_SETTINGS as readonly unknown[]).includes(value);
 }
 
 /** The queues the construct creates (and the test kit creates the same way). Times in seconds. */

@@ -17,7 +17,7 @@ export const ENVIRONMENT = {
   deadLetterQueueUrl: 'ONCEFLOW_DLQ_URL',
   sourceQueueUrl: 'ONCEFLOW_SOURCE_QUEUE_URL',
   mode: 'ONCEFLOW_MODE',
-  /** Lease mode: when the batch's DONE records are read before claiming ('auto', 'always', 'never'). */
+  /** When the batch's DONE records are read before claiming or committing ('auto', 'always', 'never'). */
   readBeforeClaim: 'ONCEFLOW_READ_BEFORE_CLAIM',
   leaseMs: 'ONCEFLOW_LEASE_MS',
   dedupWindowSeconds: 'ONCEFLOW_DEDUP_WINDOW_SECONDS',

@@ -130,8 +130,12 @@ export class OutboxRelay {
    */
   private async sendRound(entries: readonly StreamEntry[]): Promise<SendResult[]> {
     const limit = pLimit(this.options.concurrency ?? 10);
-    const byTarget = new Map<string, { index: number; item: OutboxItem; body: string }[]>();
-    const results: Promise<SendResult>[] = entries.map(async () => 'failed');
+    const byTarget = new Map<
+      string,
+      { index: number; record: DynamoDBRecord; item: OutboxItem; body: string }[]
+    >();
+    // Every entry is either parked below or sent in one of the batches.
+    const results: Promise<SendResult>[] = [];
     entries.forEach(({ record, item }, index) => {
       if (item === undefined) {
         const reason = 'the outbox item is not readable (missing target, payload or keys)';
@@ -143,12 +147,12 @@ export class OutboxRelay {
         timestamp: item.timestamp,
         payload: item.payload,
       });
-      byTarget.set(item.target, [...(byTarget.get(item.target) ?? []), { index, item, body }]);
+      byTarget.set(item.target, [...(byTarget.get(item.target) ?? []), { index, record, item, body }]);
     });
     for (const batch of [...byTarget.values()].flatMap((pending) => packBatches(pending))) {
       const answers = limit(() => this.sendBatch(batch));
-      batch.forEach(({ index, item }, position) => {
-        results[index] = answers.then((answer) => this.settle(entries[index], item, answer[position]));
+      batch.forEach(({ index, record, item }, position) => {
+        results[index] = answers.then((answer) => this.settle(record, item, answer[position]));
       });
     }
     return Promise.all(results);
@@ -196,14 +200,14 @@ export class OutboxRelay {
     }
   }
 
+  /** What one entry came to: sent, parked when SQS refused it for good, or failed (the stream hands it back). */
   private async settle(
-    entry: StreamEntry | undefined,
+    record: DynamoDBRecord,
     item: OutboxItem,
     answer: SendAnswer | undefined,
   ): Promise<SendResult> {
     if (answer?.kind === 'sent') return 'sent';
-    if (answer?.kind === 'refused' && entry !== undefined)
-      return this.park(entry.record, item, answer.reason);
+    if (answer?.kind === 'refused') return this.park(record, item, answer.reason);
     this.options.logger.warn('Outbox send failed; the stream will hand it to us again', {
       messageId: outboxMessageId(item.sourceMessageId, item.index),
       error: answer?.kind === 'failed' ? answer.error : 'no answer for this entry',

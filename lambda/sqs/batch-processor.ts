@@ -1,6 +1,6 @@
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
 import pLimit, { type LimitFunction } from 'p-limit';
-import { ACKNOWLEDGED_KINDS, METRIC, RUNTIME_DEFAULTS } from '../contract/index.js';
+import { ACKNOWLEDGED_KINDS, METRIC, type ReadBeforeClaim, RUNTIME_DEFAULTS } from '../contract/index.js';
 import type { ClaimRecord } from '../core/claim-record.js';
 import type { Claim, ClaimResult, CommitOutcome } from '../core/claim-results.js';
 import {
@@ -62,17 +62,22 @@ interface Invocation {
  */
 export class BatchProcessor {
   private readonly settlement: Settlement;
-  /** Lease mode with readBeforeClaim 'auto': whether recent cold duplicates pay for the read. Lives across batches. */
+  private readonly readBeforeClaim: ReadBeforeClaim;
+  /** With readBeforeClaim 'auto': whether recent cold duplicates pay for the read. Lives across batches. */
   private readonly duplicateShare: DuplicateShare | undefined;
 
   constructor(private readonly deps: BatchProcessorDependencies) {
     this.settlement = new Settlement(deps);
-    const auto = (deps.readBeforeClaim ?? RUNTIME_DEFAULTS.readBeforeClaim) === 'auto';
-    this.duplicateShare = !auto
-      ? undefined
-      : deps.mode === 'lease'
-        ? new DuplicateShare(READ_BREAK_EVEN_DUPLICATE_SHARE)
-        : new DuplicateShare(OPTIMISTIC_READ_BREAK_EVEN_DUPLICATE_SHARE, OPTIMISTIC_INITIAL_DUPLICATE_SHARE);
+    this.readBeforeClaim = deps.readBeforeClaim ?? RUNTIME_DEFAULTS.readBeforeClaim;
+    this.duplicateShare =
+      this.readBeforeClaim !== 'auto'
+        ? undefined
+        : deps.mode === 'lease'
+          ? new DuplicateShare(READ_BREAK_EVEN_DUPLICATE_SHARE)
+          : new DuplicateShare(
+              OPTIMISTIC_READ_BREAK_EVEN_DUPLICATE_SHARE,
+              OPTIMISTIC_INITIAL_DUPLICATE_SHARE,
+            );
   }
 
   async process(event: SQSEvent, lambdaContext?: Context): Promise<BatchReport> {
@@ -223,8 +228,8 @@ export class BatchProcessor {
    * refused claim would be. Whether it pays follows the share of cold duplicates the container meets (`auto`): in
    * lease mode each unread duplicate costs only its refused claim (1 WRU), so the read (half an RRU per id, and one
    * more round trip) pays above 10%; in optimistic mode an unread duplicate cancels its batch's grouped transaction,
-   * which AWS charges in full, so the read pays above 0.5%. A stream whose duplicates the container's cache answers
-   * (or that has none) is never read.
+   * which AWS charges in full, so the read pays above 0.5% (and a fresh optimistic container starts reading). Once
+   * its cache answers the duplicates, or none come, the estimate falls and the batches go unread.
    */
   private async findKnownDone(
     reads: readonly (OnceflowMessage | MalformedMessageError)[],
@@ -249,7 +254,7 @@ export class BatchProcessor {
 
   /** Whether this batch is read before its claims (or its optimistic commit), as configured. */
   private readsBatch(): boolean {
-    switch (this.deps.readBeforeClaim ?? RUNTIME_DEFAULTS.readBeforeClaim) {
+    switch (this.readBeforeClaim) {
       case 'always':
         return true;
       case 'never':

@@ -224,38 +224,6 @@ describe('exactlyOnce on DynamoDB Local and the SQS emulator', () => {
     },
   );
 
-  it('leaves a known duplicate out of the optimistic transaction: no cancelled transaction, no handler run', async () => {
-    const dynamoDb = localDocumentClient();
-    const fixture = await consumerFixture({ dynamoDb });
-    const { handler, calls } = countingLedger(fixture.tables);
-    const sent = payments(4, 4);
-    const [already] = sent;
-    if (already === undefined) throw new Error('no payment');
-    await fixture.send([already]);
-    await fixture.poll(fixture.consumer({ mode: 'optimistic', handler }));
-    await fixture.send(sent);
-    const counter = RequestCounter.attachTo(dynamoDb);
-
-    const result = await fixture.poll(
-      fixture.consumer({ mode: 'optimistic', readBeforeClaim: 'always', handler }),
-    );
-
-    expect(result.response?.outcomes.map((o) => o.kind)).toEqual([
-      'Duplicate',
-      'Processed',
-      'Processed',
-      'Processed',
-    ]);
-    // One transaction, and it commits: a cancelled one would be charged for all of its items and sent again.
-    expect(counter.byOperation()).toEqual({
-      DescribeTableCommand: 1,
-      BatchGetItemCommand: 1,
-      TransactWriteItemsCommand: 1,
-    });
-    expect(calls.filter((id) => id === already.messageId)).toHaveLength(1);
-    expect((await fixture.audit(sent)).ok).toBe(true);
-  });
-
   it('splits a cancelled group by its reasons: a duplicate that won the race is refused, the innocent members commit', async () => {
     const dynamoDb = localDocumentClient();
     const fixture = await consumerFixture({ dynamoDb });
@@ -292,36 +260,41 @@ describe('exactlyOnce on DynamoDB Local and the SQS emulator', () => {
     expect((await fixture.audit(innocent)).ok).toBe(true);
   });
 
-  it("reads the batch before claiming with readBeforeClaim 'always': a known duplicate makes no claim and runs no handler", async () => {
-    const dynamoDb = localDocumentClient();
-    const fixture = await consumerFixture({ dynamoDb });
-    const { handler, calls } = countingLedger(fixture.tables);
-    const sent = payments(4, 4);
-    const [already] = sent;
-    if (already === undefined) throw new Error('no payment');
-    await fixture.send([already]);
-    await fixture.poll(fixture.consumer({ handler }));
-    await fixture.send(sent);
-    const counter = RequestCounter.attachTo(dynamoDb);
-
-    const result = await fixture.poll(fixture.consumer({ readBeforeClaim: 'always', handler }));
-
-    expect(result.response?.outcomes.map((o) => o.kind)).toEqual([
-      'Duplicate',
-      'Processed',
-      'Processed',
-      'Processed',
-    ]);
+  it.each([
+    // One transaction, and it commits: a cancelled one would be charged for all of its items and sent again.
+    ['optimistic', { DescribeTableCommand: 1, BatchGetItemCommand: 1, TransactWriteItemsCommand: 1 }],
     // Three claims, for the new messages only: the duplicate's would have been refused at 1 WRU.
-    expect(counter.byOperation()).toEqual({
-      DescribeTableCommand: 1,
-      BatchGetItemCommand: 1,
-      UpdateItemCommand: 3,
-      TransactWriteItemsCommand: 1,
-    });
-    expect(calls.filter((id) => id === already.messageId)).toHaveLength(1);
-    expect((await fixture.audit(sent)).ok).toBe(true);
-  });
+    [
+      'lease',
+      { DescribeTableCommand: 1, BatchGetItemCommand: 1, UpdateItemCommand: 3, TransactWriteItemsCommand: 1 },
+    ],
+  ] as const)(
+    "reads the batch first with readBeforeClaim 'always' (%s mode): a known duplicate makes no claim, runs no handler and stays out of the transaction",
+    async (mode, requests) => {
+      const dynamoDb = localDocumentClient();
+      const fixture = await consumerFixture({ dynamoDb });
+      const { handler, calls } = countingLedger(fixture.tables);
+      const sent = payments(4, 4);
+      const [already] = sent;
+      if (already === undefined) throw new Error('no payment');
+      await fixture.send([already]);
+      await fixture.poll(fixture.consumer({ mode, handler }));
+      await fixture.send(sent);
+      const counter = RequestCounter.attachTo(dynamoDb);
+
+      const result = await fixture.poll(fixture.consumer({ mode, readBeforeClaim: 'always', handler }));
+
+      expect(result.response?.outcomes.map((o) => o.kind)).toEqual([
+        'Duplicate',
+        'Processed',
+        'Processed',
+        'Processed',
+      ]);
+      expect(counter.byOperation()).toEqual(requests);
+      expect(calls.filter((id) => id === already.messageId)).toHaveLength(1);
+      expect((await fixture.audit(sent)).ok).toBe(true);
+    },
+  );
 
   it.each([
     ['auto', [0, 1, 1], [10, 0, 0]],
