@@ -1,8 +1,8 @@
 import type { SQSRecord } from 'aws-lambda';
-import { LRUCache } from 'lru-cache';
 import { type ProcessingMode, QUEUE_DEFAULTS, RUNTIME_DEFAULTS } from '../lambda/contract/index.js';
 import type { StagedWrite } from '../lambda/core/staged-writes.js';
 import { BatchProcessor, type BatchProcessorDependencies } from '../lambda/sqs/batch-processor.js';
+import { createDoneCache } from '../lambda/sqs/done-cache.js';
 import type { ExactlyOnceHandler, ExactlyOnceOptions } from '../lambda/sqs/exactly-once.js';
 import type { MessageHandler, RecordOutcome } from '../lambda/sqs/handler-contract.js';
 import { validatingHandler } from '../lambda/sqs/payload-schema.js';
@@ -160,7 +160,7 @@ async function run<Payload>(
     },
     // The in-memory queue redelivers returned records in the next batch; there is no visibility to change.
     sourceQueue: { returnAfter: async () => true },
-    doneCache: new LRUCache<string, true>({ max: RUNTIME_DEFAULTS.doneCacheSize }),
+    doneCache: createDoneCache(RUNTIME_DEFAULTS.doneCacheSize),
     logger: silentLogger,
     metrics: discardedMetrics,
     concurrency: RUNTIME_DEFAULTS.concurrency,

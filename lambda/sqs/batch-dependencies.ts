@@ -1,8 +1,8 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
-import type { LRUCache } from 'lru-cache';
 import type { ProcessingMode, ReadBeforeClaim } from '../contract/index.js';
 import type { ClaimStore } from '../core/claim-store.js';
 import type { DeadLetterQueue } from './dead-letter-queue.js';
+import type { DoneCache } from './done-cache.js';
 import type { MessageHandler, MetricsSink } from './handler-contract.js';
 import type { MessageSource } from './message-source.js';
 import type { PayloadResolver } from './payload-resolver.js';
@@ -28,7 +28,7 @@ export interface BatchProcessorDependencies {
   readonly deadLetters: Pick<DeadLetterQueue, 'park'> | undefined;
   readonly sourceQueue: Pick<SourceQueue, 'returnAfter'>;
   /** messageIds known DONE in this container. */
-  readonly doneCache: LRUCache<string, true>;
+  readonly doneCache: DoneCache;
   readonly logger: Pick<Logger, 'debug' | 'info' | 'warn' | 'error'>;
   readonly metrics: MetricsSink;
   /** Records of a batch processed at once. */

@@ -3,7 +3,6 @@ import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import { LRUCache } from 'lru-cache';
 import { defaultDocumentClient, defaultSqsClient } from '../aws/clients.js';
 import {
   type ConsumerEnvironment,
@@ -23,6 +22,7 @@ import { ConfigurationError } from '../core/errors.js';
 import type { PayloadMismatchAction } from './batch-dependencies.js';
 import { BatchProcessor } from './batch-processor.js';
 import { DeadLetterQueue } from './dead-letter-queue.js';
+import { createDoneCache } from './done-cache.js';
 import type { BatchReport, MessageHandler, MetricsSink } from './handler-contract.js';
 import type { MessageSource } from './message-source.js';
 import { type LargePayloadReadOptions, PayloadResolver } from './payload-resolver.js';
@@ -269,7 +269,7 @@ async function startProcessor(handler: MessageHandler, options: ExactlyOnceOptio
       sqs,
       config.sourceQueueUrl ?? ((record: SQSRecord) => queueUrlFromArn(record.eventSourceARN)),
     ),
-    doneCache: new LRUCache<string, true>({ max: config.doneCacheSize }),
+    doneCache: createDoneCache(config.doneCacheSize),
     logger,
     metrics,
     concurrency: config.concurrency,

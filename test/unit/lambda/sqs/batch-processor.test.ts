@@ -1,8 +1,8 @@
-import { LRUCache } from 'lru-cache';
 import type { MessageHandler, ProcessingMode, ReadBeforeClaim } from 'onceflow';
 import { MemoryClaimStore, sqsRecord } from 'onceflow/testing';
 import { describe, expect, it, vi } from 'vitest';
 import { BatchProcessor } from '../../../../lambda/sqs/batch-processor.js';
+import { createDoneCache } from '../../../../lambda/sqs/done-cache.js';
 
 /** One processor (one warm container) on an in-memory store, with the store's reads and claims spied on. */
 function harness(options: { readBeforeClaim?: ReadBeforeClaim; mode?: ProcessingMode } = {}) {
@@ -21,7 +21,7 @@ function harness(options: { readBeforeClaim?: ReadBeforeClaim; mode?: Processing
     readBeforeClaim: options.readBeforeClaim,
     deadLetters: undefined,
     sourceQueue: { returnAfter: async () => true },
-    doneCache: new LRUCache<string, true>({ max: 1000 }),
+    doneCache: createDoneCache(1000),
     logger: { debug: () => undefined, info: () => undefined, warn, error: () => undefined },
     metrics: { addMetric: () => undefined, publishStoredMetrics: () => undefined },
     concurrency: 10,

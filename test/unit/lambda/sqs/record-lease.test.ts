@@ -1,9 +1,9 @@
 import type { Context, SQSRecord } from 'aws-lambda';
-import { LRUCache } from 'lru-cache';
 import { LeaseLostError, type MessageHandler, type ProcessingMode } from 'onceflow';
 import { MemoryClaimStore, sqsRecord } from 'onceflow/testing';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { BatchProcessor } from '../../../../lambda/sqs/batch-processor.js';
+import { createDoneCache } from '../../../../lambda/sqs/done-cache.js';
 
 const LEASE_MS = 20_000;
 /** abortMarginMs(20 s): 5 s. */
@@ -50,7 +50,7 @@ function harness(
         return true;
       },
     },
-    doneCache: new LRUCache<string, true>({ max: 100 }),
+    doneCache: createDoneCache(100),
     logger: silent,
     metrics: { addMetric: () => undefined, publishStoredMetrics: () => undefined },
     concurrency: options.concurrency ?? 10,
