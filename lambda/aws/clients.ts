@@ -1,5 +1,4 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import type { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { REQUEST_TIMEOUTS } from '../contract/defaults.js';
@@ -34,19 +33,5 @@ export function defaultSqsClient(): SQSClient {
 export function defaultDocumentClient(): DynamoDBDocumentClient {
   return DynamoDBDocumentClient.from(new DynamoDBClient({ requestHandler: runtimeRequestHandler() }), {
     marshallOptions: { removeUndefinedValues: true },
-  });
-}
-
-/**
- * An S3 client for the payload bucket. When AWS_ENDPOINT_URL_S3 points at an emulator, path-style URLs keep the
- * bucket out of the host name, which would not resolve.
- */
-export async function defaultS3Client(): Promise<S3Client> {
-  // Loaded here, not at import: a consumer that never gets a large payload never evaluates the S3 client.
-  const { S3Client } = await import('@aws-sdk/client-s3');
-  const endpoint = process.env.AWS_ENDPOINT_URL_S3;
-  return new S3Client({
-    requestHandler: runtimeRequestHandler(),
-    ...(endpoint === undefined || endpoint === '' ? {} : { forcePathStyle: true }),
   });
 }

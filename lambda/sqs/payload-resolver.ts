@@ -1,23 +1,23 @@
 import { createHash } from 'node:crypto';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import type { S3Client } from '@aws-sdk/client-s3';
-import { defaultS3Client } from '../aws/clients.js';
 import { METRIC } from '../contract/index.js';
-import { S3ChunkStore } from '../core/chunking/chunk-store.js';
 import {
   decodePayload,
   isPayloadManifest,
   type PayloadManifest,
   readManifest,
 } from '../core/chunking/manifest.js';
-import { PayloadCorruptError, PayloadUnavailableError } from '../core/errors.js';
+import { type S3ReadOptions, SignedChunkReader } from '../core/chunking/signed-chunk-reader.js';
+import { ConfigurationError, PayloadCorruptError, PayloadUnavailableError } from '../core/errors.js';
 import type { MetricsSink } from './handler-contract.js';
 import type { OnceflowMessage } from './wire-format.js';
 
+export type { S3ReadOptions } from '../core/chunking/signed-chunk-reader.js';
+
 /** How the consumer reads payloads the producer sent as a manifest (`OnceflowProducer` `largePayloads`). */
 export interface LargePayloadReadOptions {
-  /** @default a client for the Lambda's region (AWS_ENDPOINT_URL_S3 honoured, path-style) */
-  readonly s3?: S3Client;
+  /** Region, endpoint and credentials for the chunk reads. @default as the AWS SDK's S3 client would find them */
+  readonly s3?: S3ReadOptions;
   /**
    * true: the runtime reads and verifies the payload before the handler runs, so `message.payload` is the
    * original. false: `message.payload` stays the manifest, for payloads too large for memory; read it with
@@ -34,14 +34,14 @@ export interface LargePayloadReadOptions {
  * message is parked with the reason. S3 throttling or a 5xx (`PayloadStoreUnavailableError`) is retried.
  */
 export class PayloadResolver {
-  /** One client for every record, made at the first manifest (records of a batch resolve at once). */
-  private s3: Promise<S3Client> | undefined;
+  /** One reader (one connection pool) for every record, made at the first manifest. */
+  private reader: SignedChunkReader | undefined;
 
   constructor(
     private readonly options: LargePayloadReadOptions,
     private readonly metrics: MetricsSink,
   ) {
-    this.s3 = options.s3 === undefined ? undefined : Promise.resolve(options.s3);
+    checkS3ReadOptions(options.s3, 'largePayloads.s3');
   }
 
   async resolve(message: OnceflowMessage, abortSignal?: AbortSignal): Promise<OnceflowMessage> {
@@ -49,16 +49,8 @@ export class PayloadResolver {
     try {
       const manifest = readManifest(message.payload);
       if (this.options.resolve === false) return { ...message, payload: manifest };
-      // Built at the first manifest: a consumer that never gets one never makes an S3 client.
-      this.s3 ??= defaultS3Client().catch((error: unknown) => {
-        this.s3 = undefined; // the next manifest tries again
-        throw error;
-      });
-      const bytes = await readPayloadBytes(manifest, {
-        s3: await this.s3,
-        concurrency: this.options.concurrency ?? 8,
-        ...(abortSignal === undefined ? {} : { abortSignal }),
-      });
+      this.reader ??= new SignedChunkReader(this.options.s3);
+      const bytes = await readPayloadBytes(manifest, this.reader, this.options.concurrency ?? 8, abortSignal);
       return { ...message, payload: decodePayload(bytes, manifest.encoding) };
     } catch (error) {
       if (error instanceof PayloadUnavailableError || error instanceof PayloadCorruptError) {
@@ -70,7 +62,8 @@ export class PayloadResolver {
 }
 
 export interface PayloadStreamOptions {
-  readonly s3: S3Client;
+  /** @default as the AWS SDK's S3 client would find them */
+  readonly s3?: S3ReadOptions;
   /** Chunks fetched ahead of the one being read. @default 4 */
   readonly concurrency?: number;
   readonly abortSignal?: AbortSignal;
@@ -85,24 +78,53 @@ export interface PayloadStreamOptions {
  * @example
  * export const handler = exactlyOnce(async (message, ctx) => {
  *   const hash = createHash('sha256');
- *   for await (const chunk of payloadStream(message.payload, { s3, abortSignal: ctx.signal })) hash.update(chunk);
+ *   for await (const chunk of payloadStream(message.payload, { abortSignal: ctx.signal })) hash.update(chunk);
  *   ctx.tx.put({ TableName: 'videos', Item: { id: message.messageId, sha256: hash.digest('hex') } });
  * }, { largePayloads: { resolve: false } });
  */
-export async function* payloadStream(
+export function payloadStream(
   manifestPayload: unknown,
-  options: PayloadStreamOptions,
+  options: PayloadStreamOptions = {},
 ): AsyncGenerator<Uint8Array, void, undefined> {
-  const manifest = readManifest(manifestPayload);
-  const store = new S3ChunkStore(options.s3, manifest.bucket);
-  const ahead = Math.max(1, options.concurrency ?? 4);
+  checkS3ReadOptions(options.s3, 'payloadStream s3');
+  const reader = options.s3 === undefined ? defaultReader() : new SignedChunkReader(options.s3);
+  return streamChunks(readManifest(manifestPayload), reader, options.concurrency ?? 4, options.abortSignal);
+}
+
+let sharedReader: SignedChunkReader | undefined;
+
+/** One default reader per process, so payloadStream calls share its connections. */
+function defaultReader(): SignedChunkReader {
+  sharedReader ??= new SignedChunkReader();
+  return sharedReader;
+}
+
+/**
+ * Before 0.2 these options took an S3 client; the chunk reads no longer need one (it was most of a consumer's
+ * bundle). Said in one line rather than failing later on a missing field.
+ */
+function checkS3ReadOptions(s3: S3ReadOptions | undefined, name: string): void {
+  if (s3 !== undefined && typeof Reflect.get(s3, 'send') === 'function') {
+    throw new ConfigurationError(
+      `${name} takes { region, endpoint, credentials }, not an S3 client: chunks are read without one.`,
+    );
+  }
+}
+
+async function* streamChunks(
+  manifest: PayloadManifest,
+  reader: SignedChunkReader,
+  concurrency: number,
+  abortSignal: AbortSignal | undefined,
+): AsyncGenerator<Uint8Array, void, undefined> {
+  const ahead = Math.max(1, concurrency);
   const whole = createHash('sha256');
   const pending: Promise<Uint8Array>[] = [];
   let next = 0;
   const fetchNext = () => {
     const chunk = manifest.chunks[next++];
     if (chunk === undefined) return;
-    const read = readChunk(store, manifest, chunk, options.abortSignal);
+    const read = readChunk(reader, manifest, chunk, abortSignal);
     // A chunk fetched ahead may fail before its turn, or never be awaited if the reader stops early: handled
     // here, it is still thrown where it is awaited.
     read.catch(() => undefined);
@@ -125,13 +147,15 @@ export async function* payloadStream(
 }
 
 /** The whole payload in memory, every chunk and the whole verified. */
-export async function readPayloadBytes(
+async function readPayloadBytes(
   manifest: PayloadManifest,
-  options: PayloadStreamOptions,
+  reader: SignedChunkReader,
+  concurrency: number,
+  abortSignal: AbortSignal | undefined,
 ): Promise<Buffer> {
   const out = Buffer.allocUnsafe(manifest.sizeBytes);
   let offset = 0;
-  for await (const chunk of payloadStream(manifest, options)) {
+  for await (const chunk of streamChunks(manifest, reader, concurrency, abortSignal)) {
     out.set(chunk, offset);
     offset += chunk.length;
   }
@@ -139,13 +163,13 @@ export async function readPayloadBytes(
 }
 
 async function readChunk(
-  store: S3ChunkStore,
+  reader: SignedChunkReader,
   manifest: PayloadManifest,
   chunk: PayloadManifest['chunks'][number],
   abortSignal: AbortSignal | undefined,
 ): Promise<Uint8Array> {
   const key = `${manifest.keyPrefix}${chunk.sha256}`;
-  const bytes = await store.get(key, abortSignal);
+  const bytes = await reader.get(manifest.bucket, key, abortSignal);
   const sha256 = createHash('sha256').update(bytes).digest('hex');
   if (sha256 !== chunk.sha256 || bytes.length !== chunk.sizeBytes) {
     throw new PayloadCorruptError(

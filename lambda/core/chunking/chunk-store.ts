@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { errorName } from '../aws-errors.js';
-import { ConfigurationError, PayloadStoreUnavailableError, PayloadUnavailableError } from '../errors.js';
+import { ConfigurationError, PayloadStoreUnavailableError } from '../errors.js';
 
 /** What a chunk store answers about one key: absent, or present since when. */
 export type ChunkPresence =
@@ -12,21 +12,21 @@ export type ChunkPresence =
 export interface ChunkStoreRequests {
   head: number;
   put: number;
-  get: number;
 }
 
 /**
- * Content-addressed chunks in one S3 bucket. A key always holds the same bytes, so two uploaders of one chunk are
- * harmless; the put is conditional (`If-None-Match: *`) where S3 honours it, and a 412 means "already there".
- */
-/**
- * The S3 client package, loaded at the first chunk request rather than at import: most consumers never meet a
- * large payload, and evaluating the S3 client made a bundled consumer's init about 1.4x slower.
+ * The S3 client package, loaded at the first chunk request rather than at import: a producer that sends no large
+ * payload never evaluates it. (Consumers read chunks without it: `SignedChunkReader`.)
  */
 const s3Package = () => import('@aws-sdk/client-s3');
 
+/**
+ * The producer's side of content-addressed chunks in one S3 bucket: check and put. A key always holds the same
+ * bytes, so two uploaders of one chunk are harmless; the put is conditional (`If-None-Match: *`) where S3 honours
+ * it, and a 412 means "already there".
+ */
 export class S3ChunkStore {
-  readonly requests: ChunkStoreRequests = { head: 0, put: 0, get: 0 };
+  readonly requests: ChunkStoreRequests = { head: 0, put: 0 };
 
   constructor(
     private readonly s3: S3Client,
@@ -75,30 +75,6 @@ export class S3ChunkStore {
     } catch (error) {
       if (isAlreadyThere(error)) return;
       throw this.translate(error, 'upload', key);
-    }
-  }
-
-  async get(key: string, abortSignal?: AbortSignal): Promise<Uint8Array> {
-    this.requests.get++;
-    const { GetObjectCommand } = await s3Package();
-    try {
-      const response = await this.s3.send(
-        new GetObjectCommand({ Bucket: this.bucket, Key: key }),
-        abortSignal === undefined ? {} : { abortSignal },
-      );
-      if (response.Body === undefined)
-        throw new PayloadStoreUnavailableError(`s3://${this.bucket}/${key} had no body.`);
-      return await response.Body.transformToByteArray();
-    } catch (error) {
-      if (error instanceof PayloadStoreUnavailableError) throw error;
-      if (isNotFound(error)) {
-        throw new PayloadUnavailableError(
-          `chunk s3://${this.bucket}/${key} is missing (expired, deleted or never uploaded).`,
-          key,
-          { cause: error },
-        );
-      }
-      throw this.translate(error, 'read', key);
     }
   }
 

@@ -4,14 +4,20 @@ import {
   DeleteObjectCommand,
   ListObjectsV2Command,
   PutObjectCommand,
-  S3Client,
-  S3ServiceException,
+  type S3Client,
 } from '@aws-sdk/client-s3';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { LOCAL_AWS_CONFIG, localS3Client } from 'onceflow/testing';
 import { describe, expect, inject, it } from 'vitest';
 import type { ChunkingOptions } from '../../../../lambda/core/chunking/fastcdc.js';
 import { type PayloadManifest, readManifest } from '../../../../lambda/core/chunking/manifest.js';
-import { type MessageHandler, OnceflowProducer } from '../../../../lambda/index.js';
+import type { S3ReadOptions } from '../../../../lambda/core/chunking/signed-chunk-reader.js';
+import {
+  ConfigurationError,
+  type MessageHandler,
+  MessageSources,
+  OnceflowProducer,
+} from '../../../../lambda/index.js';
 import { payloadStream } from '../../../../lambda/sqs/payload-resolver.js';
 import { consumerFixture } from '../../../support/consumer-fixture.js';
 import { uniqueName } from '../../../support/local-aws.js';
@@ -22,6 +28,47 @@ const DAY_MS = 24 * 60 * 60 * 1000;
 
 function s3Client(): S3Client {
   return localS3Client(inject('sqsEndpoint'));
+}
+
+/** Where the consumer reads chunks: the emulator, named explicitly rather than through the environment. */
+function readOptions(overrides: Partial<S3ReadOptions> = {}): S3ReadOptions {
+  return {
+    endpoint: inject('sqsEndpoint'),
+    region: LOCAL_AWS_CONFIG.region,
+    credentials: LOCAL_AWS_CONFIG.credentials,
+    ...overrides,
+  };
+}
+
+/** The real HTTP handler, answering S3's 503 SlowDown instead for the first `faults` GETs. */
+function slowDownFirst(faults: number) {
+  const real = new NodeHttpHandler();
+  let left = faults;
+  return {
+    handler: {
+      handle: (
+        request: Parameters<NodeHttpHandler['handle']>[0],
+        options?: Parameters<NodeHttpHandler['handle']>[1],
+      ) => {
+        if (request.method === 'GET' && left-- > 0) {
+          return Promise.resolve({
+            response: {
+              statusCode: 503,
+              headers: {},
+              body: Buffer.from(
+                '<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>',
+              ),
+            },
+          });
+        }
+        return real.handle(request, options);
+      },
+      updateHttpClientConfig: () => undefined,
+      httpHandlerConfigs: () => ({}),
+      destroy: () => real.destroy(),
+    },
+    injected: () => faults - Math.max(0, left),
+  };
 }
 
 async function newBucket(s3: S3Client): Promise<string> {
@@ -55,7 +102,7 @@ function hashingHandler() {
 }
 
 /** A fixture plus a bucket and a producer that sends to the fixture's queue through it. */
-async function largePayloadFixture(options: { clock?: () => number; s3?: S3Client } = {}) {
+async function largePayloadFixture(options: { clock?: () => number } = {}) {
   const fixture = await consumerFixture();
   const s3 = s3Client();
   const bucket = await newBucket(s3);
@@ -63,7 +110,7 @@ async function largePayloadFixture(options: { clock?: () => number; s3?: S3Clien
     sqs: fixture.sqs,
     queueUrl: fixture.queues.queueUrl,
     largePayloads: {
-      s3: options.s3 ?? s3,
+      s3,
       bucket,
       thresholdBytes: 64 * 1024,
       chunking: CHUNKING,
@@ -75,7 +122,7 @@ async function largePayloadFixture(options: { clock?: () => number; s3?: S3Clien
       (object) => object.Key,
     );
   const consumer = (overrides: Parameters<typeof fixture.consumer>[0] = {}) =>
-    fixture.consumer({ largePayloads: { s3 }, ...overrides });
+    fixture.consumer({ largePayloads: { s3: readOptions() }, ...overrides });
   return { fixture, s3, bucket, producer, keys, consumer };
 }
 
@@ -217,31 +264,19 @@ describe('large payloads through S3 (fauxqs S3 + DynamoDB Local)', () => {
     const { fixture, producer, consumer } = await largePayloadFixture();
     const payloads = [fileBytes(600_000, 'f1'), fileBytes(700_000, 'f2'), fileBytes(800_000, 'f3')];
     await producer.send(payloads.map((payload, index) => ({ messageId: `f${index}`, payload })));
-    // No SDK retries, so each injected fault reaches the runtime as S3 under load would after the SDK gave up.
-    const flaky = new S3Client({
-      ...LOCAL_AWS_CONFIG,
-      endpoint: inject('sqsEndpoint'),
-      forcePathStyle: true,
-      maxAttempts: 1,
-    });
-    let faults = 4;
-    flaky.middlewareStack.add(
-      (next, context) => async (args) => {
-        if (context.commandName === 'GetObjectCommand' && faults-- > 0) {
-          throw new S3ServiceException({
-            name: 'SlowDown',
-            $fault: 'server',
-            $metadata: { httpStatusCode: 503 },
-          });
-        }
-        return next(args);
-      },
-      { step: 'finalizeRequest', name: 'injectSlowDown' },
-    );
+    // One attempt per chunk, so each injected fault reaches the runtime as S3 under load would after retries.
+    const faults = slowDownFirst(4);
     const { handler, seen } = hashingHandler();
 
-    const outcomes = await drain(fixture, consumer({ handler, largePayloads: { s3: flaky } }));
+    const outcomes = await drain(
+      fixture,
+      consumer({
+        handler,
+        largePayloads: { s3: readOptions({ maxAttempts: 1, requestHandler: faults.handler }) },
+      }),
+    );
 
+    expect(faults.injected()).toBe(4);
     expect(
       outcomes.some((o) => o.kind === 'Retried' && o.reason?.startsWith('PayloadStoreUnavailableError')),
     ).toBe(true);
@@ -252,24 +287,81 @@ describe('large payloads through S3 (fauxqs S3 + DynamoDB Local)', () => {
     );
   });
 
+  it("absorbs S3 throttling within the chunk read's own attempts: the message is processed at its first delivery", async () => {
+    const { fixture, producer, consumer } = await largePayloadFixture();
+    const payload = fileBytes(600_000, 'throttled');
+    await producer.send([{ messageId: 'throttled', payload }]);
+    const faults = slowDownFirst(2);
+    const { handler, seen } = hashingHandler();
+
+    const outcomes = await drain(
+      fixture,
+      consumer({ handler, largePayloads: { s3: readOptions({ requestHandler: faults.handler }) } }),
+    );
+
+    expect(faults.injected()).toBe(2);
+    expect(outcomes.map((o) => o.kind)).toEqual(['Processed']);
+    expect(seen.get('throttled')).toBe(sha256(payload));
+  });
+
+  it('fails the invocation with a configuration error when the bucket does not exist; the message stays queued', async () => {
+    const { fixture, producer, consumer } = await largePayloadFixture();
+    await producer.send([{ messageId: 'nowhere', payload: fileBytes(300_000, 'nowhere') }]);
+    const manifest = await sentManifest(fixture);
+    const { handler, seen } = hashingHandler();
+    // The manifest as a producer configured with another bucket would have sent it.
+    const elsewhere = { ...manifest, bucket: uniqueName('gone') };
+    const source = MessageSources.custom('elsewhere', (record) => {
+      const body = JSON.parse(record.body) as { messageId: string; timestamp: number };
+      return { messageId: body.messageId, timestamp: body.timestamp, payload: elsewhere };
+    });
+
+    const polled = await fixture.poll(consumer({ handler, source }));
+
+    // A configuration error fails the invocation (Lambda's error metric and alarm), as a missing table does.
+    expect(polled.handlerError).toBeInstanceOf(ConfigurationError);
+    expect(String(polled.handlerError)).toMatch(
+      /^ConfigurationError: cannot read s3:\/\/gone-.* \(NoSuchBucket.*\): grant this function access to the payload bucket\.$/,
+    );
+    expect(polled.returned).toBe(1);
+    expect(seen.size).toBe(0);
+    expect(await fixture.parked()).toEqual([]);
+  });
+
   it('streams a payload too large for memory chunk by chunk, verified, with resolve: false', async () => {
-    const { fixture, producer, s3, consumer } = await largePayloadFixture();
+    const { fixture, producer, consumer } = await largePayloadFixture();
     const payload = fileBytes(2_500_000, 'stream');
     await producer.send([{ messageId: 'big', payload }]);
     const hashes = new Map<string, string>();
     let largestChunkBytes = 0;
     const handler: MessageHandler = async (message, ctx) => {
       const hash = createHash('sha256');
-      for await (const chunk of payloadStream(message.payload, { s3, abortSignal: ctx.signal })) {
+      for await (const chunk of payloadStream(message.payload, {
+        s3: readOptions(),
+        abortSignal: ctx.signal,
+      })) {
         largestChunkBytes = Math.max(largestChunkBytes, chunk.length);
         hash.update(chunk);
       }
       hashes.set(message.messageId, hash.digest('hex'));
     };
 
-    await drain(fixture, consumer({ handler, largePayloads: { s3, resolve: false } }));
+    await drain(fixture, consumer({ handler, largePayloads: { s3: readOptions(), resolve: false } }));
 
     expect(hashes.get('big')).toBe(sha256(payload));
     expect(largestChunkBytes).toBeLessThanOrEqual(CHUNKING.maxBytes);
+  });
+
+  it('says in one line, at the first invocation, that largePayloads.s3 no longer takes an S3 client', async () => {
+    const { fixture, producer, consumer } = await largePayloadFixture();
+    await producer.send([{ messageId: 'any', payload: { small: true } }]);
+    const client = s3Client() as unknown as S3ReadOptions;
+
+    const polled = await fixture.poll(consumer({ largePayloads: { s3: client } }));
+
+    expect(polled.handlerError).toBeInstanceOf(ConfigurationError);
+    expect((polled.handlerError as Error).message).toBe(
+      'largePayloads.s3 takes { region, endpoint, credentials }, not an S3 client: chunks are read without one.',
+    );
   });
 });
