@@ -3,6 +3,7 @@
  * and send with `OnceflowProducer`. Nothing here imports aws-cdk-lib: this is what a Lambda bundle contains.
  */
 
+export { EmfMetrics } from './aws/emf-metrics.js';
 export {
   CLAIMS_TABLE,
   CLOCK_SKEW_MARGIN_SECONDS,

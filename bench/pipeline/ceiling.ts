@@ -1,11 +1,10 @@
 import { Logger } from '@aws-lambda-powertools/logger';
-import { Metrics } from '@aws-lambda-powertools/metrics';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { SendMessageBatchCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { SQSRecord } from 'aws-lambda';
-import { exactlyOnce, OutboxRelay } from 'onceflow';
+import { EmfMetrics, exactlyOnce, OutboxRelay } from 'onceflow';
 import { LOCAL_AWS_CONFIG, sqsRecord } from 'onceflow/testing';
 import { ledgerHandler } from '../../lambda/app/ledger.js';
 import { notificationsHandler } from '../../lambda/app/notifications.js';
@@ -59,7 +58,7 @@ export async function measureCeiling(options: CeilingOptions): Promise<CeilingMe
     const sqs = capturingSqs(stack.notificationsQueues.queueUrl, notificationsQueue);
     const quiet = {
       logger: new Logger({ logLevel: 'SILENT' }),
-      metrics: new Metrics({ namespace: 'Ceiling' }),
+      metrics: new EmfMetrics({ namespace: 'Ceiling', serviceName: 'onceflow', write: () => undefined }),
     };
     const common = {
       dynamoDb,

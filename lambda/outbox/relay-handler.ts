@@ -1,7 +1,7 @@
 import { Logger } from '@aws-lambda-powertools/logger';
-import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
 import { defaultDocumentClient, defaultSqsClient } from '../aws/clients.js';
+import { EmfMetrics } from '../aws/emf-metrics.js';
 import {
   type EnvironmentVariables,
   METRIC,
@@ -20,13 +20,13 @@ import { OutboxRelay } from './outbox-relay.js';
 export function outboxRelayHandler(
   env: EnvironmentVariables = process.env,
 ): (event: DynamoDBStreamEvent) => Promise<DynamoDBBatchResponse> {
-  let built: { readonly relay: OutboxRelay; readonly metrics: Metrics } | undefined;
+  let built: { readonly relay: OutboxRelay; readonly metrics: EmfMetrics } | undefined;
   return async (event) => {
     built ??= buildRelay(env);
     const { relay, metrics } = built;
     const report = await relay.process(event);
-    metrics.addMetric(METRIC.outboxDelivered, MetricUnit.Count, report.delivered);
-    metrics.addMetric(METRIC.outboxParked, MetricUnit.Count, report.parked);
+    metrics.addMetric(METRIC.outboxDelivered, 'Count', report.delivered);
+    metrics.addMetric(METRIC.outboxParked, 'Count', report.parked);
     metrics.publishStoredMetrics();
     return { batchItemFailures: report.batchItemFailures };
   };
@@ -42,6 +42,6 @@ function buildRelay(env: EnvironmentVariables) {
       deadLetterQueueUrl: settings.relayDeadLetterQueueUrl,
       logger: new Logger({ serviceName: settings.serviceName }),
     }),
-    metrics: new Metrics({ namespace: METRICS_NAMESPACE, serviceName: settings.serviceName }),
+    metrics: new EmfMetrics({ namespace: METRICS_NAMESPACE, serviceName: settings.serviceName }),
   };
 }

@@ -1,4 +1,3 @@
-import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { METRIC, OUTCOME_METRIC } from '../contract/index.js';
 import type { MetricsSink, RecordOutcome } from './handler-contract.js';
 
@@ -27,9 +26,9 @@ export function publishMetrics(
     if (outcome.takeover) takeovers += 1;
     if (outcome.payloadMismatch !== undefined) mismatches += 1;
   }
-  for (const [name, count] of counts) metrics.addMetric(name, MetricUnit.Count, count);
-  metrics.addMetric(METRIC.takeover, MetricUnit.Count, takeovers);
-  metrics.addMetric(METRIC.payloadMismatch, MetricUnit.Count, mismatches);
-  for (const { name, ms } of latencies) metrics.addMetric(name, MetricUnit.Milliseconds, ms);
+  for (const [name, count] of counts) metrics.addMetric(name, 'Count', count);
+  metrics.addMetric(METRIC.takeover, 'Count', takeovers);
+  metrics.addMetric(METRIC.payloadMismatch, 'Count', mismatches);
+  for (const { name, ms } of latencies) metrics.addMetric(name, 'Milliseconds', ms);
   metrics.publishStoredMetrics();
 }

@@ -1,9 +1,9 @@
 import { Logger } from '@aws-lambda-powertools/logger';
-import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { defaultDocumentClient, defaultSqsClient } from '../aws/clients.js';
+import { EmfMetrics } from '../aws/emf-metrics.js';
 import {
   type ConsumerEnvironment,
   DEFAULT_SERVICE_NAME,
@@ -76,7 +76,10 @@ export interface ExactlyOnceOptions {
   readonly doneCacheSize?: number;
   /** @default a Powertools Logger with service POWERTOOLS_SERVICE_NAME ?? 'onceflow' */
   readonly logger?: Pick<Logger, 'debug' | 'info' | 'warn' | 'error'>;
-  /** @default Powertools Metrics in namespace 'Onceflow' */
+  /**
+   * @default EMF lines on stdout in namespace 'Onceflow', dimension `service` (what Powertools Metrics writes);
+   * a Powertools `Metrics` fits here too
+   */
   readonly metrics?: MetricsSink;
   /**
    * Extends each running handler's lease by one lease every third of a lease (lease mode), and the record's SQS
@@ -249,7 +252,7 @@ async function startProcessor(handler: MessageHandler, options: ExactlyOnceOptio
   const sqs = options.sqs ?? defaultSqsClient();
   const clock = options.clock ?? Date.now;
   const metrics =
-    options.metrics ?? new Metrics({ namespace: METRICS_NAMESPACE, serviceName: config.serviceName });
+    options.metrics ?? new EmfMetrics({ namespace: METRICS_NAMESPACE, serviceName: config.serviceName });
   return new BatchProcessor({
     store: new ClaimStore({
       tableName: config.tableName,

@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { METRIC } from '../contract/index.js';
 import {
   decodePayload,
@@ -54,7 +53,7 @@ export class PayloadResolver {
       return { ...message, payload: decodePayload(bytes, manifest.encoding) };
     } catch (error) {
       if (error instanceof PayloadUnavailableError || error instanceof PayloadCorruptError) {
-        this.metrics.addMetric(METRIC.payloadErrors, MetricUnit.Count, 1);
+        this.metrics.addMetric(METRIC.payloadErrors, 'Count', 1);
       }
       throw error;
     }

@@ -1,10 +1,10 @@
 import { Logger } from '@aws-lambda-powertools/logger';
-import { Metrics } from '@aws-lambda-powertools/metrics';
 import { ChangeMessageVisibilityCommand, SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { createQueuePair, EventSourcePoller, type PollResult, type QueuePair } from 'onceflow/testing';
 import { auditLedger, type LedgerTables, ledgerHandler, type SentPayment } from '../../lambda/app/ledger.js';
+import { EmfMetrics } from '../../lambda/aws/emf-metrics.js';
 import {
   type BatchReport,
   type ExactlyOnceHandler,
@@ -79,7 +79,11 @@ export async function consumerFixture(options: { fifo?: boolean; dynamoDb?: Dyna
         // Short enough that tests moving an injected clock reach expiry in one step.
         leaseMs: FIXTURE_LEASE_MS,
         logger: silentLogger(),
-        metrics: new Metrics({ namespace: 'OnceflowTest' }),
+        metrics: new EmfMetrics({
+          namespace: 'OnceflowTest',
+          serviceName: 'onceflow',
+          write: () => undefined,
+        }),
         ...overrides,
       }),
     async send(payments) {
