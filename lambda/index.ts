@@ -4,6 +4,8 @@
  */
 
 export { EmfMetrics } from './aws/emf-metrics.js';
+export type { AwsRequestSettings } from './aws/signed-requests.js';
+export { SqsRequestError, type SqsSettings } from './aws/signed-sqs.js';
 export {
   CLAIMS_TABLE,
   CLOCK_SKEW_MARGIN_SECONDS,
@@ -113,6 +115,7 @@ export {
   type LargePayloadReadOptions,
   type PayloadStreamOptions,
   payloadStream,
+  type S3ReadOptions,
 } from './sqs/payload-resolver.js';
 export type { StandardSchemaV1 } from './sqs/payload-schema.js';
 export type { OnceflowMessage } from './sqs/wire-format.js';

@@ -38,5 +38,11 @@ export {
   sqsEvent,
   sqsRecord,
 } from './sqs-event.js';
-export { localS3Client, localSqsClient, type RunningSqsLocal, startSqsLocal } from './sqs-local.js';
+export {
+  localRequestSettings,
+  localS3Client,
+  localSqsClient,
+  type RunningSqsLocal,
+  startSqsLocal,
+} from './sqs-local.js';
 export { createClaimsTable, createOutboxTable, createTable } from './tables.js';

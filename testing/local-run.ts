@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { SqsSettings } from '../lambda/aws/signed-sqs.js';
 import {
   ACKNOWLEDGED_KINDS,
   type EnvironmentVariables,
@@ -9,10 +10,12 @@ import {
 import { PARK_ATTRIBUTE } from '../lambda/sqs/dead-letter-queue.js';
 import { type ExactlyOnceHandler, type ExactlyOnceOptions, exactlyOnce } from '../lambda/sqs/exactly-once.js';
 import type { BatchReport, RecordOutcome } from '../lambda/sqs/handler-contract.js';
+import { LOCAL_AWS_CONFIG } from './dynamodb-local.js';
 import { EventSourcePoller, type PollResult } from './event-source-poller.js';
 import type { ParkedMessage } from './parked-message.js';
 import { makeVisible, messagesOnQueue, peekMessages, type QueuePair } from './queues.js';
 import { settledOutcomes } from './settled.js';
+import { localRequestSettings } from './sqs-local.js';
 
 export interface LocalRunOptions {
   /** Give up (and throw, naming what did not settle) after this long. @default 30_000 */
@@ -110,11 +113,17 @@ function localTwin<Payload>(target: RunTarget<Payload>, logger: NonNullable<Loca
     ...target.handler.options,
     ...(target.modeOverride === undefined ? {} : { mode: target.modeOverride }),
     dynamoDb: target.documentClient,
-    sqs: target.sqs,
+    sqs: localTwinSqs(target.environment),
     environment: target.environment,
     logger,
     metrics: { addMetric: () => undefined, publishStoredMetrics: () => undefined },
   });
+}
+
+/** The twin's own SQS calls (parking, visibility) go where the kit's clients go: the emulator, local credentials. */
+function localTwinSqs(environment: EnvironmentVariables): SqsSettings {
+  const endpoint = environment.AWS_ENDPOINT_URL_SQS;
+  return endpoint === undefined ? { ...LOCAL_AWS_CONFIG } : localRequestSettings(endpoint);
 }
 
 /** A logger that keeps the lines for the result. Typed loosely on purpose: it stands in for a Powertools Logger. */

@@ -1,5 +1,6 @@
 import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
+import type { AwsRequestSettings } from '../lambda/aws/signed-requests.js';
 import { LOCAL_AWS_CONFIG } from './dynamodb-local.js';
 import { importOptional } from './optional-dependency.js';
 
@@ -25,6 +26,17 @@ export async function startSqsLocal(): Promise<RunningSqsLocal> {
 
 export function localSqsClient(endpoint: string): SQSClient {
   return new SQSClient({ ...LOCAL_AWS_CONFIG, endpoint });
+}
+
+/**
+ * Settings for the runtime's own SQS and S3 calls (`exactlyOnce`'s `sqs`, `largePayloads.s3`) on the emulator,
+ * which serves both on one endpoint, with the local region and credentials.
+ *
+ * @example
+ * exactlyOnce(handler, { sqs: localRequestSettings(sqsLocal.endpoint) });
+ */
+export function localRequestSettings(endpoint: string): AwsRequestSettings {
+  return { ...LOCAL_AWS_CONFIG, endpoint };
 }
 
 /**

@@ -7,10 +7,9 @@ import { IdempotencyConfig, makeIdempotent } from '@aws-lambda-powertools/idempo
 import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { SQSClient } from '@aws-sdk/client-sqs';
 import { type DynamoDBDocumentClient, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
-import { exactlyOnce, type MessageHandler } from 'onceflow';
+import { exactlyOnce, type MessageHandler, type SqsSettings } from 'onceflow';
 import { LOCAL_AWS_CONFIG } from 'onceflow/testing';
 import { type LedgerTables, ledgerWrites, readPayment } from '../../lambda/app/ledger.js';
 import { type OnceflowMessage, readMessage } from '../../lambda/sqs/wire-format.js';
@@ -186,13 +185,16 @@ export function rawContainer(handler: MessageHandler, documentClient: DynamoDBDo
  * There is no queue at handler level: SQS calls (a visibility change for a record in flight elsewhere) are answered
  * here without leaving the process, so they cost nothing and never reach a real endpoint.
  */
-function offlineSqs(): SQSClient {
-  const sqs = new SQSClient({ ...LOCAL_AWS_CONFIG, endpoint: 'http://127.0.0.1:9' });
-  sqs.middlewareStack.add(() => async () => ({ output: { $metadata: {} }, response: {} }), {
-    step: 'initialize',
-    name: 'benchOfflineSqs',
-  });
-  return sqs;
+export function offlineSqs(): SqsSettings {
+  return {
+    ...LOCAL_AWS_CONFIG,
+    endpoint: 'http://127.0.0.1:9',
+    requestHandler: {
+      handle: async () => ({ response: { statusCode: 200, headers: {}, body: Buffer.from('{}') } }),
+      updateHttpClientConfig: () => undefined,
+      httpHandlerConfigs: () => ({}),
+    },
+  };
 }
 
 /** A Lambda context whose remaining time never runs down: Powertools reads it for the in-progress expiry. */

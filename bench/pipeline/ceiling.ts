@@ -14,6 +14,7 @@ import { startLocalStack } from '../../local/stack/local-stack.js';
 import { StreamPoller } from '../../local/stack/stream-poller.js';
 import { seededRandom } from '../../local/support/random.js';
 import { sleep } from '../../local/support/stats.js';
+import { offlineSqs } from '../handler-level/containers.js';
 
 /** What DynamoDB Local did with the pipeline's own work, driven from one process. */
 export interface CeilingMeasurement {
@@ -62,7 +63,8 @@ export async function measureCeiling(options: CeilingOptions): Promise<CeilingMe
     };
     const common = {
       dynamoDb,
-      sqs,
+      // The consumers' own SQS calls (a visibility change, a park) answered in-process, like the queues here.
+      sqs: offlineSqs(),
       tableName: stack.claimsTableName,
       leaseMs: stack.leaseMs,
       dedupWindowSeconds: stack.dedupWindowSeconds,

@@ -1,5 +1,5 @@
-import { type MessageAttributeValue, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSRecord } from 'aws-lambda';
+import type { SignedSqs, SqsMessageAttribute } from '../aws/signed-sqs.js';
 
 /** Message attributes a parked message carries, besides its own. */
 export const PARK_ATTRIBUTE = {
@@ -22,25 +22,23 @@ const MAX_REASON_CHARS = 1024;
  */
 export class DeadLetterQueue {
   constructor(
-    private readonly sqs: SQSClient,
+    private readonly sqs: Pick<SignedSqs, 'sendMessage'>,
     readonly queueUrl: string,
   ) {}
 
   async park(record: SQSRecord, reason: string, errorType: string): Promise<void> {
     const fifo = this.queueUrl.endsWith('.fifo');
-    await this.sqs.send(
-      new SendMessageCommand({
-        QueueUrl: this.queueUrl,
-        MessageBody: record.body,
-        MessageAttributes: parkedAttributes(record, reason, errorType),
-        ...(fifo
-          ? {
-              MessageGroupId: record.attributes?.MessageGroupId ?? 'onceflow-parked',
-              MessageDeduplicationId: record.messageId,
-            }
-          : {}),
-      }),
-    );
+    await this.sqs.sendMessage({
+      QueueUrl: this.queueUrl,
+      MessageBody: record.body,
+      MessageAttributes: parkedAttributes(record, reason, errorType),
+      ...(fifo
+        ? {
+            MessageGroupId: record.attributes?.MessageGroupId ?? 'onceflow-parked',
+            MessageDeduplicationId: record.messageId,
+          }
+        : {}),
+    });
   }
 }
 
@@ -48,8 +46,8 @@ function parkedAttributes(
   record: SQSRecord,
   reason: string,
   errorType: string,
-): Record<string, MessageAttributeValue> {
-  const ours: Record<string, MessageAttributeValue> = {
+): Record<string, SqsMessageAttribute> {
+  const ours: Record<string, SqsMessageAttribute> = {
     [PARK_ATTRIBUTE.reason]: {
       DataType: 'String',
       StringValue: reason.length > 0 ? reason.slice(0, MAX_REASON_CHARS) : 'unknown',
@@ -58,7 +56,7 @@ function parkedAttributes(
     [PARK_ATTRIBUTE.sourceMessageId]: { DataType: 'String', StringValue: record.messageId },
   };
   const original = Object.entries(record.messageAttributes ?? {}).map(
-    ([name, value]): [string, MessageAttributeValue] => [
+    ([name, value]): [string, SqsMessageAttribute] => [
       name,
       {
         DataType: value.dataType,

@@ -1,9 +1,9 @@
 import { Logger } from '@aws-lambda-powertools/logger';
-import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import { defaultDocumentClient, defaultSqsClient } from '../aws/clients.js';
+import { defaultDocumentClient } from '../aws/clients.js';
 import { EmfMetrics } from '../aws/emf-metrics.js';
+import { SignedSqs, type SqsSettings } from '../aws/signed-sqs.js';
 import {
   type ConsumerEnvironment,
   DEFAULT_SERVICE_NAME,
@@ -66,8 +66,12 @@ export interface ExactlyOnceOptions {
   readonly outboxTableName?: string;
   /** @default a client for the Lambda's region */
   readonly dynamoDb?: DynamoDBDocumentClient;
-  /** @default a client for the Lambda's region */
-  readonly sqs?: SQSClient;
+  /**
+   * Region, endpoint and credentials for the runtime's SQS calls (parking in the DLQ, visibility changes), made
+   * without the SQS client. @default as the AWS SDK's SQS client would find them (AWS_REGION,
+   * AWS_ENDPOINT_URL_SQS, the function's role)
+   */
+  readonly sqs?: SqsSettings;
   /** Epoch milliseconds. @default Date.now */
   readonly clock?: () => number;
   /** Records of one batch processed at once. @default 10 */
@@ -240,6 +244,7 @@ function resolveReadBeforeClaim(
 async function startProcessor(handler: MessageHandler, options: ExactlyOnceOptions): Promise<BatchProcessor> {
   const env = options.environment ?? process.env;
   const config = resolveConfiguration(options, env);
+  const sqs = new SignedSqs(checkedSqsSettings(options.sqs));
   const logger = options.logger ?? new Logger({ serviceName: config.serviceName });
   const overridden = env[ENVIRONMENT.claimsTableName];
   if (options.tableName !== undefined && overridden !== undefined && overridden !== options.tableName) {
@@ -249,7 +254,6 @@ async function startProcessor(handler: MessageHandler, options: ExactlyOnceOptio
   }
   const dynamoDb = options.dynamoDb ?? defaultDocumentClient();
   await checkClaimsTable(dynamoDb, config.tableName, config.tableNameSource);
-  const sqs = options.sqs ?? defaultSqsClient();
   const clock = options.clock ?? Date.now;
   const metrics =
     options.metrics ?? new EmfMetrics({ namespace: METRICS_NAMESPACE, serviceName: config.serviceName });
@@ -286,4 +290,17 @@ async function startProcessor(handler: MessageHandler, options: ExactlyOnceOptio
     storeResult: options.storeResult,
     payloads: new PayloadResolver(options.largePayloads ?? {}, metrics),
   });
+}
+
+/**
+ * Before 0.2 `sqs` took an SQS client; the runtime's two SQS calls no longer need one (it was 48 KB of every
+ * consumer bundle). Said in one line rather than failing later on a missing field.
+ */
+function checkedSqsSettings(sqs: SqsSettings | undefined): SqsSettings {
+  if (sqs !== undefined && typeof Reflect.get(sqs, 'send') === 'function') {
+    throw new ConfigurationError(
+      'options.sqs takes { region, endpoint, credentials }, not an SQS client: the runtime calls SQS without one.',
+    );
+  }
+  return sqs ?? {};
 }

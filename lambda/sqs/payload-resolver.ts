@@ -86,7 +86,8 @@ export function payloadStream(
   options: PayloadStreamOptions = {},
 ): AsyncGenerator<Uint8Array, void, undefined> {
   checkS3ReadOptions(options.s3, 'payloadStream s3');
-  const reader = options.s3 === undefined ? defaultReader() : new SignedChunkReader(options.s3);
+  const reader =
+    options.s3 === undefined ? defaultReader() : new SignedChunkReader(options.s3, 'payloadStream s3');
   return streamChunks(readManifest(manifestPayload), reader, options.concurrency ?? 4, options.abortSignal);
 }
 

@@ -1,5 +1,5 @@
-import { ChangeMessageVisibilityCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSRecord } from 'aws-lambda';
+import type { SignedSqs } from '../aws/signed-sqs.js';
 
 /** SQS allows visibility timeouts up to 12 hours. */
 const MAX_VISIBILITY_SECONDS = 43_200;
@@ -10,7 +10,7 @@ const MAX_VISIBILITY_SECONDS = 43_200;
  */
 export class SourceQueue {
   constructor(
-    private readonly sqs: SQSClient,
+    private readonly sqs: Pick<SignedSqs, 'changeMessageVisibility'>,
     private readonly queueUrl: ((record: SQSRecord) => string | undefined) | string | undefined,
   ) {}
 
@@ -20,13 +20,11 @@ export class SourceQueue {
     if (queueUrl === undefined) return false;
     const seconds = Math.min(MAX_VISIBILITY_SECONDS, Math.ceil(delayMs / 1000) + 1);
     try {
-      await this.sqs.send(
-        new ChangeMessageVisibilityCommand({
-          QueueUrl: queueUrl,
-          ReceiptHandle: record.receiptHandle,
-          VisibilityTimeout: seconds,
-        }),
-      );
+      await this.sqs.changeMessageVisibility({
+        QueueUrl: queueUrl,
+        ReceiptHandle: record.receiptHandle,
+        VisibilityTimeout: seconds,
+      });
       return true;
     } catch {
       return false;

@@ -83,7 +83,7 @@ function main(): void {
 }
 
 /** The first stage: the deployed ledger handler with the handler-level crash points and the zombie around it. */
-function ledgerBatches(faults: ArmedFaults, { dynamoDb, sqs }: Clients): ProcessBatch {
+function ledgerBatches(faults: ArmedFaults, { dynamoDb }: Clients): ProcessBatch {
   const { notificationsQueueUrl, ...ledgerTables } = readLedgerEnvironment(process.env);
   const ledger = ledgerHandler(ledgerTables, { notificationsQueueUrl });
   const handler: MessageHandler = async (message, ctx) => {
@@ -93,7 +93,8 @@ function ledgerBatches(faults: ArmedFaults, { dynamoDb, sqs }: Clients): Process
     await faults.zombieIfArmed(message.messageId, ctx.fencingToken);
   };
   if (process.env[SERVER_ENV.unsafeNoDedup] !== '1')
-    return exactlyOnce(handler, { dynamoDb, sqs }).processBatch;
+    // The runtime's own SQS calls find the emulator as the deployed function finds SQS: from the environment.
+    return exactlyOnce(handler, { dynamoDb }).processBatch;
   const unsafe = atLeastOnce(ledger, dynamoDb, { outboxTableName: process.env[ENVIRONMENT.outboxTableName] });
   return async (event) => {
     const response = await unsafe(event);
@@ -111,12 +112,11 @@ function ledgerBatches(faults: ArmedFaults, { dynamoDb, sqs }: Clients): Process
 }
 
 /** The second stage: notifications from the ledger's outbox, deduplicated by their own Onceflow consumer. */
-function notificationsBatches({ dynamoDb, sqs }: Clients): ProcessBatch {
+function notificationsBatches({ dynamoDb }: Clients): ProcessBatch {
   return exactlyOnce(notificationsHandler(readNotificationsTableName(process.env)), {
     // A pure DynamoDB write with no external side effect: optimistic mode saves the claim request.
     mode: 'optimistic',
     dynamoDb,
-    sqs,
     sourceQueueUrl: required(APP_ENVIRONMENT.notificationsQueueUrl),
     deadLetterQueueUrl: required(SERVER_ENV.notificationsDeadLetterQueueUrl),
   }).processBatch;

@@ -15,7 +15,14 @@ import {
 } from '../../lambda/index.js';
 import { PARK_ATTRIBUTE } from '../../lambda/sqs/dead-letter-queue.js';
 import { createLedgerTables } from '../../local/stack/tables.js';
-import { drainVisible, localDocumentClient, localSqs, newClaimsTable, uniqueName } from './local-aws.js';
+import {
+  drainVisible,
+  localDocumentClient,
+  localSqs,
+  localSqsSettings,
+  newClaimsTable,
+  uniqueName,
+} from './local-aws.js';
 
 export interface ConsumerFixture {
   readonly dynamoDb: DynamoDBDocumentClient;
@@ -73,7 +80,7 @@ export async function consumerFixture(options: { fifo?: boolean; dynamoDb?: Dyna
       exactlyOnce(handler ?? ledgerHandler(tables), {
         tableName: claimsTable,
         dynamoDb,
-        sqs,
+        sqs: localSqsSettings(),
         deadLetterQueueUrl: queues.deadLetterQueueUrl,
         sourceQueueUrl: queues.queueUrl,
         // Short enough that tests moving an injected clock reach expiry in one step.

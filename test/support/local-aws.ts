@@ -2,7 +2,14 @@ import { randomUUID } from 'node:crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { createClaimsTable, LOCAL_AWS_CONFIG, localSqsClient, peekMessages } from 'onceflow/testing';
+import type { AwsRequestSettings } from 'onceflow';
+import {
+  createClaimsTable,
+  LOCAL_AWS_CONFIG,
+  localRequestSettings,
+  localSqsClient,
+  peekMessages,
+} from 'onceflow/testing';
 import { inject } from 'vitest';
 
 /** A document client on the run's DynamoDB Local (started by the integration global setup). */
@@ -14,6 +21,11 @@ export function localDocumentClient(): DynamoDBDocumentClient {
 /** A client on the run's SQS emulator. */
 export function localSqs(): SQSClient {
   return localSqsClient(inject('sqsEndpoint'));
+}
+
+/** The runtime's own SQS calls (parking, visibility) on the test run's emulator. */
+export function localSqsSettings(): AwsRequestSettings {
+  return localRequestSettings(inject('sqsEndpoint'));
 }
 
 /** A fresh name, so test files can run in parallel on one DynamoDB Local and one emulator. */

@@ -3,7 +3,12 @@ import type { Context } from 'aws-lambda';
 import { sqsEvent } from 'onceflow/testing';
 import { describe, expect, it, vi } from 'vitest';
 import { exactlyOnce, type MessageHandler, type MetricsSink } from '../../../../lambda/index.js';
-import { localDocumentClient, localSqs, newClaimsTable, uniqueName } from '../../../support/local-aws.js';
+import {
+  localDocumentClient,
+  localSqsSettings,
+  newClaimsTable,
+  uniqueName,
+} from '../../../support/local-aws.js';
 
 /** The shared Powertools Logger, silent, with its info lines kept as (message, keys). */
 function recordingLogger() {
@@ -81,7 +86,13 @@ describe('many invocations at once in one process (Lambda Managed Instances)', (
         payloadRequestId: message.payload.requestId,
       });
     };
-    const consumer = exactlyOnce(handler, { tableName, dynamoDb, sqs: localSqs(), logger, metrics: sink });
+    const consumer = exactlyOnce(handler, {
+      tableName,
+      dynamoDb,
+      sqs: localSqsSettings(),
+      logger,
+      metrics: sink,
+    });
     const invocations = Array.from({ length: batches }, () => {
       const requestId = uniqueName('request');
       const size = perBatch;

@@ -6,9 +6,16 @@ import {
   type ExactlyOnceOptions,
   exactlyOnce,
   type MessageHandler,
+  type SqsSettings,
 } from '../../../../lambda/index.js';
 import { silentLogger } from '../../../support/consumer-fixture.js';
-import { localDocumentClient, localSqs, newClaimsTable, uniqueName } from '../../../support/local-aws.js';
+import {
+  localDocumentClient,
+  localSqs,
+  localSqsSettings,
+  newClaimsTable,
+  uniqueName,
+} from '../../../support/local-aws.js';
 
 /**
  * A wrong setting is not the message's fault: the first invocation fails, loudly and naming the setting, instead
@@ -16,10 +23,26 @@ import { localDocumentClient, localSqs, newClaimsTable, uniqueName } from '../..
  */
 describe('exactlyOnce with a wrong configuration', () => {
   const dynamoDb = localDocumentClient();
-  const sqs = localSqs();
+  const sqs = localSqsSettings();
   const consumer = (handler: MessageHandler, environment: Record<string, string>) =>
     exactlyOnce(handler, { dynamoDb, sqs, environment, logger: silentLogger() });
   const batch = () => sqsEvent([{ messageId: uniqueName('m'), payload: {} }]);
+
+  it('says in one line that options.sqs no longer takes an SQS client', async () => {
+    const client = localSqs() as unknown as SqsSettings;
+    const run = exactlyOnce(vi.fn(), {
+      dynamoDb,
+      sqs: client,
+      logger: silentLogger(),
+      environment: { [ENVIRONMENT.claimsTableName]: 'claims' },
+    }).processBatch(batch());
+
+    await expect(run).rejects.toThrow(
+      new ConfigurationError(
+        'options.sqs takes { region, endpoint, credentials }, not an SQS client: the runtime calls SQS without one.',
+      ),
+    );
+  });
 
   it('names the variable when no claims table is configured', async () => {
     const handler = vi.fn();

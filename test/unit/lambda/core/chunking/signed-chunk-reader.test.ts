@@ -215,7 +215,7 @@ describe("SignedChunkReader's answers to S3's refusals", () => {
     try {
       const subject = new SignedChunkReader({ credentials, requestHandler: recordingHandler() });
       await expect(subject.get('b', 'k')).rejects.toThrow(
-        'no AWS region to read large payloads from: set AWS_REGION or largePayloads.s3.region.',
+        'no AWS region for S3 requests: set AWS_REGION or largePayloads.s3.region.',
       );
     } finally {
       for (const [name, value] of Object.entries(saved)) if (value !== undefined) process.env[name] = value;
