@@ -37,6 +37,8 @@ export class EmfMetrics {
       readonly serviceName: string;
       readonly write?: (line: string) => void;
       readonly clock?: () => number;
+      /** @default as Powertools Metrics decides: POWERTOOLS_METRICS_DISABLED, else POWERTOOLS_DEV */
+      readonly disabled?: boolean;
     },
   ) {}
 
@@ -46,10 +48,12 @@ export class EmfMetrics {
     else metric.values.push(value);
   }
 
-  /** Writes what was added since the last call (nothing when nothing was), and forgets it. */
+  /** Writes what was added since the last call (nothing when nothing was, or when disabled), and forgets it. */
   publishStoredMetrics(): void {
-    const write = this.settings.write ?? ((line: string) => process.stdout.write(`${line}\n`));
-    for (const document of this.serialize()) write(JSON.stringify(document));
+    if (!(this.settings.disabled ?? metricsDisabled(process.env))) {
+      const write = this.settings.write ?? ((line: string) => process.stdout.write(`${line}\n`));
+      for (const document of this.serialize()) write(JSON.stringify(document));
+    }
     this.stored.clear();
   }
 
@@ -95,4 +99,13 @@ export class EmfMetrics {
       ),
     };
   }
+}
+
+const TRUTHY = new Set(['1', 'y', 'yes', 't', 'true', 'on']);
+
+/** Powertools' rule: POWERTOOLS_METRICS_DISABLED when it is set, else off in POWERTOOLS_DEV mode. */
+export function metricsDisabled(env: Readonly<Record<string, string | undefined>>): boolean {
+  const disabled = env.POWERTOOLS_METRICS_DISABLED;
+  if (disabled !== undefined) return TRUTHY.has(disabled.trim().toLowerCase());
+  return TRUTHY.has((env.POWERTOOLS_DEV ?? '').trim().toLowerCase());
 }

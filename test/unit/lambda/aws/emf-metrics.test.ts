@@ -1,6 +1,6 @@
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { EmfMetrics } from '../../../../lambda/aws/emf-metrics.js';
+import { EmfMetrics, metricsDisabled } from '../../../../lambda/aws/emf-metrics.js';
 
 // The reference is Powertools Metrics, the runtime's sink before EmfMetrics and still accepted as `metrics`: for
 // the same calls at the same instant, the documents must be the same.
@@ -61,6 +61,7 @@ describe('EmfMetrics', () => {
       serviceName: 's',
       write: (line) => lines.push(line),
       clock: () => NOW,
+      disabled: false,
     });
     metrics.addMetric('Processed', 'Count', 3);
 
@@ -98,5 +99,32 @@ describe('EmfMetrics', () => {
     expect(values('M149')).toEqual([149]);
     // M0-M99; M100-M149 with Latency 0-99; Latency 100-199; Latency 200-249.
     expect(documents.length).toBe(4);
+  });
+
+  it.each([
+    [{}, false],
+    [{ POWERTOOLS_METRICS_DISABLED: 'true' }, true],
+    [{ POWERTOOLS_METRICS_DISABLED: '1' }, true],
+    [{ POWERTOOLS_DEV: 'true' }, true],
+    [{ POWERTOOLS_DEV: 'true', POWERTOOLS_METRICS_DISABLED: 'false' }, false],
+  ])('is disabled by %j as Powertools Metrics is: %s', (env, disabled) => {
+    const saved = { ...process.env };
+    delete process.env.POWERTOOLS_METRICS_DISABLED;
+    delete process.env.POWERTOOLS_DEV;
+    Object.assign(process.env, env);
+    try {
+      const powertools = new Metrics({ namespace: 'N', serviceName: 's' });
+      const lines: string[] = [];
+      const ours = new EmfMetrics({ namespace: 'N', serviceName: 's', write: (line) => lines.push(line) });
+      ours.addMetric('Processed', 'Count', 1);
+
+      ours.publishStoredMetrics();
+
+      expect(metricsDisabled(process.env)).toBe(disabled);
+      expect(Reflect.get(powertools, 'disabled')).toBe(disabled);
+      expect(lines).toHaveLength(disabled ? 0 : 1);
+    } finally {
+      process.env = saved;
+    }
   });
 });
