@@ -1,4 +1,3 @@
-import { Readable } from 'node:stream';
 import {
   ChangeMessageVisibilityCommand,
   SendMessageCommand,
@@ -6,39 +5,23 @@ import {
   SQSClient,
   type SQSClientConfig,
 } from '@aws-sdk/client-sqs';
-import { type HttpRequest, HttpResponse } from '@smithy/core/protocols';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import type { HttpRequest } from '@smithy/core/protocols';
+import { describe, expect, it } from 'vitest';
 import { SignedSqs, SqsRequestError, type SqsSendMessageInput } from '../../../../lambda/aws/signed-sqs.js';
+import {
+  recordingHandler,
+  requestUrl,
+  signAtOneInstant,
+  TEST_CREDENTIALS,
+} from '../../../support/recording-http.js';
 
 // The reference is the AWS SDK's own SQS client: for the same call, at the same instant, with the same credentials,
 // SignedSqs must send the same JSON to the same URL and operation, signed the same way. Nothing goes on the
 // network: both hand their final, signed request to a recording handler.
 
-const credentials = {
-  accessKeyId: 'AKIAIOSFODNN7EXAMPLE',
-  secretAccessKey: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY',
-  sessionToken: 'a-session-token',
-};
+const credentials = TEST_CREDENTIALS;
 const QUEUE_URL = 'https://sqs.eu-west-1.amazonaws.com/123456789012/orders-dlq.fifo';
-
-function recordingHandler(answer: { statusCode: number; body: string } = { statusCode: 200, body: '{}' }) {
-  const requests: HttpRequest[] = [];
-  return {
-    requests,
-    handle: async (request: HttpRequest) => {
-      requests.push(request);
-      return {
-        response: new HttpResponse({
-          statusCode: answer.statusCode,
-          headers: { 'content-type': 'application/x-amz-json-1.0' },
-          body: Readable.from([Buffer.from(answer.body)]),
-        }),
-      };
-    },
-    updateHttpClientConfig: () => undefined,
-    httpHandlerConfigs: () => ({}),
-  };
-}
+const OK = { statusCode: 200, body: '{}' };
 
 async function viaSqsClient(
   send: (client: SQSClient) => Promise<unknown>,
@@ -52,8 +35,7 @@ async function viaSqsClient(
   return request;
 }
 
-const url = (request: HttpRequest) =>
-  `${request.protocol}//${request.hostname}${request.port === undefined ? '' : `:${request.port}`}${request.path}`;
+const url = requestUrl;
 
 const PARKED: SqsSendMessageInput & SendMessageCommandInput = {
   QueueUrl: QUEUE_URL,
@@ -67,12 +49,7 @@ const PARKED: SqsSendMessageInput & SendMessageCommandInput = {
 };
 
 describe('SignedSqs against the SQS client', () => {
-  beforeEach(() => {
-    vi.useFakeTimers({ now: new Date('2026-12-03T10:11:12Z'), toFake: ['Date'] });
-  });
-  afterEach(() => {
-    vi.useRealTimers();
-  });
+  signAtOneInstant();
 
   it.each([
     ['SendMessage', (client: SQSClient) => client.send(new SendMessageCommand(PARKED)), PARKED],
@@ -90,7 +67,7 @@ describe('SignedSqs against the SQS client', () => {
     ],
   ] as const)('sends %s as the SQS client does', async (operation, send, input) => {
     const reference = await viaSqsClient(send, { region: 'eu-west-1' });
-    const handler = recordingHandler();
+    const handler = recordingHandler(OK);
     const sqs = new SignedSqs({ region: 'eu-west-1', credentials, requestHandler: handler });
 
     if (operation === 'SendMessage') await sqs.sendMessage(PARKED);
@@ -119,7 +96,7 @@ describe('SignedSqs against the SQS client', () => {
       (client) => client.send(new SendMessageCommand({ QueueUrl: QUEUE_URL, MessageBody: 'x' })),
       { region, useQueueUrlAsEndpoint: false },
     );
-    const sqs = new SignedSqs({ region, credentials, requestHandler: recordingHandler() });
+    const sqs = new SignedSqs({ region, credentials, requestHandler: recordingHandler(OK) });
 
     expect(url(sqs.request('SendMessage', {}, region))).toBe(url(reference));
   });
@@ -130,7 +107,7 @@ describe('SignedSqs against the SQS client', () => {
     });
     const unsigned = reference.clone();
     for (const name of ['authorization', 'x-amz-date', 'x-amz-security-token']) delete unsigned.headers[name];
-    const sqs = new SignedSqs({ credentials, requestHandler: recordingHandler() });
+    const sqs = new SignedSqs({ credentials, requestHandler: recordingHandler(OK) });
 
     const signed = await sqs.signRequest(unsigned, 'eu-west-1');
 
@@ -138,7 +115,7 @@ describe('SignedSqs against the SQS client', () => {
   });
 
   it('goes to a configured endpoint (an emulator) whatever host the queue URL names', async () => {
-    const handler = recordingHandler();
+    const handler = recordingHandler(OK);
     const sqs = new SignedSqs({
       region: 'us-east-1',
       credentials,

@@ -1,48 +1,29 @@
-import { Readable } from 'node:stream';
 import { GetObjectCommand, S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
-import { type HttpRequest, HttpResponse } from '@smithy/core/protocols';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import type { HttpRequest } from '@smithy/core/protocols';
+import { describe, expect, it } from 'vitest';
 import { SignedChunkReader } from '../../../../../lambda/core/chunking/signed-chunk-reader.js';
 import {
   ConfigurationError,
   PayloadStoreUnavailableError,
   PayloadUnavailableError,
 } from '../../../../../lambda/core/errors.js';
+import {
+  recordingHandler,
+  requestUrl,
+  signAtOneInstant,
+  TEST_CREDENTIALS,
+} from '../../../../support/recording-http.js';
 
 // The reference is the AWS SDK's own S3 client: for the same GetObject, at the same instant, with the same
 // credentials, the reader must send to the same URL with the same signature. Nothing goes on the network: both
 // hand their final, signed request to a recording handler.
 
-const credentials = {
-  accessKeyId: 'AKIAIOSFODNN7EXAMPLE',
-  secretAccessKey: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY',
-  sessionToken: 'a-session-token',
-};
+const credentials = TEST_CREDENTIALS;
 const BODY = Buffer.from('chunk bytes');
-
-function recordingHandler(
-  answer: { statusCode: number; body: string | Buffer } = { statusCode: 200, body: BODY },
-) {
-  const requests: HttpRequest[] = [];
-  return {
-    requests,
-    handle: async (request: HttpRequest) => {
-      requests.push(request);
-      return {
-        response: new HttpResponse({
-          statusCode: answer.statusCode,
-          headers: {},
-          body: Readable.from([Buffer.from(answer.body)]),
-        }),
-      };
-    },
-    updateHttpClientConfig: () => undefined,
-    httpHandlerConfigs: () => ({}),
-  };
-}
+const ANSWER = { statusCode: 200, body: BODY };
 
 async function viaS3Client(bucket: string, key: string, config: S3ClientConfig): Promise<HttpRequest> {
-  const handler = recordingHandler();
+  const handler = recordingHandler(ANSWER);
   const client = new S3Client({
     credentials,
     // Our reader checks each chunk's SHA-256 itself, so it does not ask S3 for a response checksum.
@@ -61,7 +42,7 @@ async function viaReader(
   key: string,
   options: { region: string; endpoint?: string },
 ): Promise<{ request: HttpRequest; bytes: Uint8Array }> {
-  const handler = recordingHandler();
+  const handler = recordingHandler(ANSWER);
   const reader = new SignedChunkReader({ ...options, credentials, requestHandler: handler });
   const bytes = await reader.get(bucket, key);
   const [request] = handler.requests;
@@ -69,16 +50,10 @@ async function viaReader(
   return { request, bytes };
 }
 
-const url = (request: HttpRequest) =>
-  `${request.protocol}//${request.hostname}${request.port === undefined ? '' : `:${request.port}`}${request.path}`;
+const url = requestUrl;
 
 describe('SignedChunkReader against the S3 client', () => {
-  beforeEach(() => {
-    vi.useFakeTimers({ now: new Date('2026-12-03T10:11:12Z'), toFake: ['Date'] });
-  });
-  afterEach(() => {
-    vi.useRealTimers();
-  });
+  signAtOneInstant();
 
   it.each([
     ['a bucket in us-east-1', 'onceflow-payloads-1a2b', 'chunks/sha256/00ff', { region: 'us-east-1' }],
@@ -127,7 +102,7 @@ describe('SignedChunkReader against the S3 client', () => {
       const unsigned = reference.clone();
       for (const name of ['authorization', 'x-amz-date', 'x-amz-security-token'])
         delete unsigned.headers[name];
-      const reader = new SignedChunkReader({ credentials, requestHandler: recordingHandler() });
+      const reader = new SignedChunkReader({ credentials, requestHandler: recordingHandler(ANSWER) });
 
       const signed = await reader.signRequest(unsigned, region);
 
@@ -213,7 +188,7 @@ describe("SignedChunkReader's answers to S3's refusals", () => {
     delete process.env.AWS_REGION;
     delete process.env.AWS_DEFAULT_REGION;
     try {
-      const subject = new SignedChunkReader({ credentials, requestHandler: recordingHandler() });
+      const subject = new SignedChunkReader({ credentials, requestHandler: recordingHandler(ANSWER) });
       await expect(subject.get('b', 'k')).rejects.toThrow(
         'no AWS region for S3 requests: set AWS_REGION or largePayloads.s3.region.',
       );
