@@ -47,8 +47,6 @@ export class SignedRequests {
   private readonly credentials: AwsCredentialIdentity | AwsCredentialIdentityProvider;
   private readonly http: HttpHandler<object>;
   private readonly retries: StandardRetryStrategy;
-  /** Requests sent, retries included. */
-  sent = 0;
 
   constructor(
     private readonly service: SignedService,
@@ -137,7 +135,6 @@ export class SignedRequests {
     abortSignal: AbortSignal | undefined,
   ): Promise<SignedResponse> {
     const signed = await this.sign(HttpRequest.clone(request), region);
-    this.sent++;
     const { response } = await this.http.handle(
       signed as HttpRequest,
       abortSignal === undefined ? {} : { abortSignal },
@@ -180,7 +177,25 @@ export class SignedRequests {
   }
 }
 
-/** The host header the SDK sends: the hostname, with the port when there is one. */
+/**
+ * Settings as given, or a one-line ConfigurationError for an SDK client given instead: before 0.2 these options
+ * took one, and the runtime no longer bundles the S3 and SQS clients.
+ */
+export function checkRequestSettings(
+  settings: AwsRequestSettings | undefined,
+  optionName: string,
+  service: SignedService,
+): AwsRequestSettings {
+  if (settings !== undefined && typeof Reflect.get(settings, 'send') === 'function') {
+    const name = service.toUpperCase();
+    throw new ConfigurationError(
+      `${optionName} takes { region, endpoint, credentials }, not an ${name} client: the runtime calls ${name} without one.`,
+    );
+  }
+  return settings ?? {};
+}
+
+/** A request to `url`, with the host header the SDK sends (the port included when there is one). */
 export function requestTo(
   url: URL,
   init: { method: string; headers?: Record<string, string>; body?: string },

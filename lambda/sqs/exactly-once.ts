@@ -3,6 +3,7 @@ import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { defaultDocumentClient } from '../aws/clients.js';
 import { EmfMetrics } from '../aws/emf-metrics.js';
+import { checkRequestSettings } from '../aws/signed-requests.js';
 import { SignedSqs, type SqsSettings } from '../aws/signed-sqs.js';
 import {
   type ConsumerEnvironment,
@@ -244,7 +245,7 @@ function resolveReadBeforeClaim(
 async function startProcessor(handler: MessageHandler, options: ExactlyOnceOptions): Promise<BatchProcessor> {
   const env = options.environment ?? process.env;
   const config = resolveConfiguration(options, env);
-  const sqs = new SignedSqs(checkedSqsSettings(options.sqs));
+  const sqs = new SignedSqs(checkRequestSettings(options.sqs, 'options.sqs', 'sqs'));
   const logger = options.logger ?? new Logger({ serviceName: config.serviceName });
   const overridden = env[ENVIRONMENT.claimsTableName];
   if (options.tableName !== undefined && overridden !== undefined && overridden !== options.tableName) {
@@ -290,17 +291,4 @@ async function startProcessor(handler: MessageHandler, options: ExactlyOnceOptio
     storeResult: options.storeResult,
     payloads: new PayloadResolver(options.largePayloads ?? {}, metrics),
   });
-}
-
-/**
- * Before 0.2 `sqs` took an SQS client; the runtime's two SQS calls no longer need one (it was 48 KB of every
- * consumer bundle). Said in one line rather than failing later on a missing field.
- */
-function checkedSqsSettings(sqs: SqsSettings | undefined): SqsSettings {
-  if (sqs !== undefined && typeof Reflect.get(sqs, 'send') === 'function') {
-    throw new ConfigurationError(
-      'options.sqs takes { region, endpoint, credentials }, not an SQS client: the runtime calls SQS without one.',
-    );
-  }
-  return sqs ?? {};
 }

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { checkRequestSettings } from '../aws/signed-requests.js';
 import { METRIC } from '../contract/index.js';
 import {
   decodePayload,
@@ -7,7 +8,7 @@ import {
   readManifest,
 } from '../core/chunking/manifest.js';
 import { type S3ReadOptions, SignedChunkReader } from '../core/chunking/signed-chunk-reader.js';
-import { ConfigurationError, PayloadCorruptError, PayloadUnavailableError } from '../core/errors.js';
+import { PayloadCorruptError, PayloadUnavailableError } from '../core/errors.js';
 import type { MetricsSink } from './handler-contract.js';
 import type { OnceflowMessage } from './wire-format.js';
 
@@ -40,7 +41,7 @@ export class PayloadResolver {
     private readonly options: LargePayloadReadOptions,
     private readonly metrics: MetricsSink,
   ) {
-    checkS3ReadOptions(options.s3, 'largePayloads.s3');
+    checkRequestSettings(options.s3, 'largePayloads.s3', 's3');
   }
 
   async resolve(message: OnceflowMessage, abortSignal?: AbortSignal): Promise<OnceflowMessage> {
@@ -85,7 +86,7 @@ export function payloadStream(
   manifestPayload: unknown,
   options: PayloadStreamOptions = {},
 ): AsyncGenerator<Uint8Array, void, undefined> {
-  checkS3ReadOptions(options.s3, 'payloadStream s3');
+  checkRequestSettings(options.s3, 'payloadStream s3', 's3');
   const reader =
     options.s3 === undefined ? defaultReader() : new SignedChunkReader(options.s3, 'payloadStream s3');
   return streamChunks(readManifest(manifestPayload), reader, options.concurrency ?? 4, options.abortSignal);
@@ -97,18 +98,6 @@ let sharedReader: SignedChunkReader | undefined;
 function defaultReader(): SignedChunkReader {
   sharedReader ??= new SignedChunkReader();
   return sharedReader;
-}
-
-/**
- * Before 0.2 these options took an S3 client; the chunk reads no longer need one (it was most of a consumer's
- * bundle). Said in one line rather than failing later on a missing field.
- */
-function checkS3ReadOptions(s3: S3ReadOptions | undefined, name: string): void {
-  if (s3 !== undefined && typeof Reflect.get(s3, 'send') === 'function') {
-    throw new ConfigurationError(
-      `${name} takes { region, endpoint, credentials }, not an S3 client: chunks are read without one.`,
-    );
-  }
 }
 
 async function* streamChunks(

@@ -24,11 +24,6 @@ export class SignedChunkReader {
     this.requests = new SignedRequests('s3', options, optionName);
   }
 
-  /** GET requests sent, retries included. */
-  get sent(): number {
-    return this.requests.sent;
-  }
-
   /** The chunk's bytes. Throws PayloadUnavailableError (missing), ConfigurationError or PayloadStoreUnavailableError. */
   async get(bucket: string, key: string, abortSignal?: AbortSignal): Promise<Uint8Array> {
     const region = this.requests.region();

@@ -361,7 +361,7 @@ describe('large payloads through S3 (fauxqs S3 + DynamoDB Local)', () => {
 
     expect(polled.handlerError).toBeInstanceOf(ConfigurationError);
     expect((polled.handlerError as Error).message).toBe(
-      'largePayloads.s3 takes { region, endpoint, credentials }, not an S3 client: chunks are read without one.',
+      'largePayloads.s3 takes { region, endpoint, credentials }, not an S3 client: the runtime calls S3 without one.',
     );
   });
 });
